@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig, readEnvironment, type Config } from '../config.ts';
+import { caInit } from './ca-init.ts';
+import { csrCheck } from './csr-check.ts';
+import { serve } from './serve.ts';
+import { UsageError, type Output } from './output.ts';
+
+const USAGE = `usage: ons-certs <command>
+
+  serve                                   run the service (what npm start runs)
+  csr check <file> [--connector NAME] [--customer-code CODE] [--json]
+                                          check a CSR against the Ons API requirements
+  ca init [--force] [--cn NAME]           create the CA where the configuration says
+
+Configuration comes from the environment (and .env); see README.md.`;
+
+/** Runs one command line; returns the exit code. */
+export async function main(argv: string[], output: Output = defaultOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(await config(), rest);
+      case 'csr':
+        if (rest[0] !== 'check') throw new UsageError(`unknown csr command "${rest[0] ?? ''}"`);
+        return await csrCheck(rest.slice(1), await config(), output);
+      case 'ca':
+        if (rest[0] !== 'init') throw new UsageError(`unknown ca command "${rest[0] ?? ''}"`);
+        return await caInit(rest.slice(1), await config(), output);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        output.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.err(`ons-certs: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      output.err(`ons-certs: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function config(): Promise<Readonly<Config>> {
+  return loadConfig(readEnvironment());
+}
+
+const defaultOutput: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};

@@ -1,0 +1,277 @@
+import { parseCommonName } from './common-name.ts';
+import { printable } from './customer-code.ts';
+
+/** Stable codes of the CSR policy (product.md, "CSR requirements"). */
+export type CsrViolationCode =
+  | 'malformed_csr'
+  | 'signature_invalid'
+  | 'weak_signature_hash'
+  | 'key_type_unsupported'
+  | 'key_too_small'
+  | 'key_exponent'
+  | 'subject_missing_field'
+  | 'subject_invalid_field'
+  | 'cn_format'
+  | 'cn_connector_mismatch'
+  | 'cn_customer_code_mismatch'
+  | 'ca_requested'
+  | 'key_reused'
+  | 'key_compromised';
+
+export interface Violation {
+  code: CsrViolationCode;
+  message: string;
+}
+
+export type HashName = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512' | 'none' | 'unknown';
+
+/** The subject attributes the Ons API requires, in the order we report them. */
+export const REQUIRED_SUBJECT_FIELDS = ['CN', 'OU', 'O', 'L', 'ST', 'C', 'emailAddress'] as const;
+export type SubjectField = (typeof REQUIRED_SUBJECT_FIELDS)[number];
+
+/** What a parsed CSR says about itself: plain data, read by `ca/` and judged here. */
+export interface CsrFacts {
+  /** In the CSR's order; `type` is a short name (CN, OU, ...) or the dotted OID when unknown. */
+  subject: { type: string; value: string }[];
+  publicKey: { type: string; bits?: number; exponent?: bigint };
+  /** A readable name (sha256WithRSAEncryption) or the dotted OID. */
+  signatureAlgorithm: string;
+  signatureHash: HashName;
+  signatureValid: boolean;
+  /** From the CSR's extensionRequest: looked at only to refuse CA requests, never copied. */
+  requested: { ca: boolean; keyUsages: string[] };
+  /** SHA-256 over the CSR's DER, lower-case hex. */
+  fingerprintSha256: string;
+  /** SHA-256 over the SubjectPublicKeyInfo DER, lower-case hex. */
+  publicKeySha256: string;
+}
+
+/** What parsing produced: the facts, or why there are none. */
+export type CsrReading = { ok: true; facts: CsrFacts } | { ok: false; problem: string };
+
+/** What a public key was used for before, as far as `key_reused`/`key_compromised` care. */
+export type KnownKeyStatus = 'issued' | 'disabled';
+
+export interface PolicyContext {
+  minRsaBits: number;
+  /** The connector's technical name; when absent the CN is checked for its form only. */
+  connector?: string;
+  /** The line's customer code; when absent the CN is checked for its form only. */
+  customerCode?: string;
+  /** publicKeySha256 of keys in earlier certificates. */
+  knownKeys?: ReadonlyMap<string, KnownKeyStatus>;
+}
+
+export interface CsrVerdict {
+  ok: boolean;
+  violations: Violation[];
+}
+
+const REQUIRED_EXPONENT = 65537n;
+const STRONG_HASHES: ReadonlySet<HashName> = new Set(['sha256', 'sha384', 'sha512']);
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const COUNTRY = /^[A-Za-z]{2}$/;
+
+/**
+ * The CSR policy as one pure verdict: every violation at once, each with a message that
+ * says what to fix. Nothing here reads the world; the database's knowledge of earlier keys
+ * arrives as `context.knownKeys`.
+ */
+export function judgeCsr(reading: CsrReading, context: PolicyContext): CsrVerdict {
+  if (!reading.ok) {
+    return { ok: false, violations: [{ code: 'malformed_csr', message: reading.problem }] };
+  }
+  const facts = reading.facts;
+  const violations = [
+    ...checkSignature(facts),
+    ...checkKey(facts, context),
+    ...checkSubject(facts, context),
+    ...checkRequestedExtensions(facts),
+    ...checkKeyHistory(facts, context),
+  ];
+  return { ok: violations.length === 0, violations };
+}
+
+/** How a supplier makes a compliant key and CSR, filled in with what we know of the line. */
+export function opensslCommand(
+  context: Pick<PolicyContext, 'minRsaBits' | 'connector' | 'customerCode'>,
+): string {
+  const bits = Math.max(context.minRsaBits, 4096);
+  const cn = `${context.connector ?? '<technical_name>'}-${context.customerCode ?? '<customer_code>'}-<identification>`;
+  return (
+    `openssl req -new -newkey rsa:${bits} -sha256 -nodes -keyout client.key -out client.csr ` +
+    `-subj "/CN=${cn}/OU=<unit>/O=<organisation>/L=<city>/ST=<province>/C=NL/emailAddress=<address>"`
+  );
+}
+
+function checkSignature(facts: CsrFacts): Violation[] {
+  const found: Violation[] = [];
+  const checkable = facts.signatureHash !== 'unknown';
+  if (checkable && !facts.signatureValid) {
+    found.push({
+      code: 'signature_invalid',
+      message:
+        "the CSR's signature does not match its content: the file was changed after it was made, or " +
+        'damaged on the way; upload the CSR exactly as openssl wrote it (or make a new one)',
+    });
+  }
+  if (!STRONG_HASHES.has(facts.signatureHash)) {
+    const what =
+      facts.signatureHash === 'unknown' || facts.signatureHash === 'none'
+        ? `with ${facts.signatureAlgorithm}, which the Ons API does not accept`
+        : `with ${facts.signatureHash.toUpperCase()} (${facts.signatureAlgorithm})`;
+    found.push({
+      code: 'weak_signature_hash',
+      message: `the CSR is signed ${what}; sign it with SHA-256 or stronger: add -sha256 to openssl req`,
+    });
+  }
+  return found;
+}
+
+function checkKey(facts: CsrFacts, context: PolicyContext): Violation[] {
+  const { publicKey } = facts;
+  if (publicKey.type !== 'rsa') {
+    return [
+      {
+        code: 'key_type_unsupported',
+        message: `the key is ${publicKey.type.toUpperCase()}; the Ons API requires an RSA key: generate a new key with ${opensslCommand(context)}`,
+      },
+    ];
+  }
+  const found: Violation[] = [];
+  if (publicKey.bits === undefined || publicKey.bits < context.minRsaBits) {
+    found.push({
+      code: 'key_too_small',
+      message:
+        `the key is ${publicKey.bits ?? 'of unknown size, not'} bits; the Ons API requires at least ` +
+        `${context.minRsaBits}: generate a new key with ${opensslCommand(context)}`,
+    });
+  }
+  if (publicKey.exponent !== REQUIRED_EXPONENT) {
+    found.push({
+      code: 'key_exponent',
+      message:
+        `the key's public exponent is ${publicKey.exponent ?? 'unreadable'}; the Ons API requires 65537 ` +
+        "(OpenSSL's default): generate a new key without changing the exponent",
+    });
+  }
+  return found;
+}
+
+function checkSubject(facts: CsrFacts, context: PolicyContext): Violation[] {
+  const found: Violation[] = [];
+  const valuesOf = (type: string) => facts.subject.filter((a) => a.type === type).map((a) => a.value);
+
+  const missing = REQUIRED_SUBJECT_FIELDS.filter((field) => !valuesOf(field).some((v) => v.trim() !== ''));
+  if (missing.length > 0) {
+    found.push({
+      code: 'subject_missing_field',
+      message:
+        `the subject lacks ${listOf(missing)}${missing.length > 1 ? ', all of which are' : ', which is'} required: ` +
+        `include CN, OU, O, L, ST, C and emailAddress, e.g. ${opensslCommand(context)}`,
+    });
+  }
+
+  const invalid: string[] = [];
+  const counts = new Map<string, number>();
+  for (const { type } of facts.subject) counts.set(type, (counts.get(type) ?? 0) + 1);
+  const repeated = [...counts].filter(([, n]) => n > 1).map(([type]) => type);
+  if (repeated.length > 0)
+    invalid.push(
+      `${listOf(repeated)} appear${repeated.length > 1 ? '' : 's'} more than once: give each attribute once`,
+    );
+  const [country] = valuesOf('C');
+  if (country !== undefined && country.trim() !== '' && !COUNTRY.test(country)) {
+    invalid.push(`C is "${printable(country)}": use the two-letter country code, e.g. NL`);
+  }
+  const [email] = valuesOf('emailAddress');
+  if (email !== undefined && email.trim() !== '' && !EMAIL.test(email)) {
+    invalid.push(
+      `emailAddress "${printable(email)}" is not an e-mail address: use one where you can be reached`,
+    );
+  }
+  if (invalid.length > 0) {
+    found.push({ code: 'subject_invalid_field', message: `in the subject, ${invalid.join('; ')}` });
+  }
+
+  const [cn] = valuesOf('CN');
+  if (cn !== undefined && cn.trim() !== '') found.push(...checkCommonName(cn, context));
+  return found;
+}
+
+function checkCommonName(cn: string, context: PolicyContext): Violation[] {
+  const parsed = parseCommonName(cn);
+  if (!parsed.ok) {
+    return [
+      {
+        code: 'cn_format',
+        message:
+          `the CN "${printable(cn)}" is not {technical_name}-{customer_code}-{identification} ` +
+          `(e.g. hr_integration-TE1002-free_text): ${parsed.problems.join('; ')}`,
+      },
+    ];
+  }
+  const found: Violation[] = [];
+  const { technicalName, customerCode } = parsed.parts;
+  if (context.connector !== undefined && technicalName !== context.connector) {
+    found.push({
+      code: 'cn_connector_mismatch',
+      message:
+        `the CN names the connector "${technicalName}" but this CSR is for "${context.connector}": ` +
+        `start the CN with ${context.connector}-`,
+    });
+  }
+  if (context.customerCode !== undefined && customerCode !== context.customerCode) {
+    found.push({
+      code: 'cn_customer_code_mismatch',
+      message:
+        `the CN names the customer code ${customerCode} but this environment is ${context.customerCode}: ` +
+        `use ${technicalName}-${context.customerCode}-${parsed.parts.identification} as the CN`,
+    });
+  }
+  return found;
+}
+
+function checkRequestedExtensions(facts: CsrFacts): Violation[] {
+  const caUsages = facts.requested.keyUsages.filter((u) => u === 'keyCertSign' || u === 'cRLSign');
+  if (!facts.requested.ca && caUsages.length === 0) return [];
+  const asked = [...(facts.requested.ca ? ['CA:TRUE'] : []), ...caUsages];
+  return [
+    {
+      code: 'ca_requested',
+      message:
+        `the CSR asks to be a certificate authority (${asked.join(', ')}); a client certificate cannot be one: ` +
+        'make the CSR without -addext basicConstraints/keyUsage options (we set the extensions ourselves)',
+    },
+  ];
+}
+
+function checkKeyHistory(facts: CsrFacts, context: PolicyContext): Violation[] {
+  const status = context.knownKeys?.get(facts.publicKeySha256);
+  if (status === 'disabled') {
+    return [
+      {
+        code: 'key_compromised',
+        message:
+          'this key belongs to a certificate that was disabled, so it must be treated as compromised: ' +
+          `generate a new key and CSR with ${opensslCommand(context)}`,
+      },
+    ];
+  }
+  if (status === 'issued') {
+    return [
+      {
+        code: 'key_reused',
+        message:
+          'this key is already in an earlier certificate; every certificate needs a new key: ' +
+          `generate one with ${opensslCommand(context)}`,
+      },
+    ];
+  }
+  return [];
+}
+
+function listOf(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
