@@ -133,8 +133,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'configuration');
-      const secret = /KEY|SECRET|TOKEN|PASSPHRASE/.test(name);
       const value = env[name];
+      // URLs may carry a password (postgres://user:pass@host): never echo those either.
+      const secret =
+        /KEY|SECRET|TOKEN|PASSPHRASE/.test(name) || (name.endsWith('_URL') && (value ?? '').includes('@'));
       const shown = value === undefined || secret ? '' : ` (got "${value}")`;
       return `${name} ${issue.message}${shown}`;
     });
@@ -151,17 +153,17 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     queuePrefix: e.QUEUE_PREFIX,
     ca:
       e.CA_CERT_PATH && e.CA_KEY_PATH
-        ? { certPath: e.CA_CERT_PATH, keyPath: e.CA_KEY_PATH, passphrase: e.CA_KEY_PASSPHRASE }
+        ? Object.freeze({ certPath: e.CA_CERT_PATH, keyPath: e.CA_KEY_PATH, passphrase: e.CA_KEY_PASSPHRASE })
         : undefined,
     csrMinRsaBits: e.CSR_MIN_RSA_BITS,
-    github: {
+    github: Object.freeze({
       appId: e.APP_ID,
       privateKey: e.PRIVATE_KEY,
       privateKeyPath: e.PRIVATE_KEY_PATH,
       webhookSecret: e.WEBHOOK_SECRET,
       gheHost: e.GHE_HOST,
       gheProtocol: e.GHE_PROTOCOL,
-    },
+    }),
     adminToken: e.ADMIN_TOKEN,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,

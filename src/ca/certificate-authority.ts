@@ -5,7 +5,8 @@ import {
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
@@ -180,8 +181,10 @@ export function privateKeyPem(key: KeyObject, passphrase?: string): string {
 
 /**
  * Writes a CA's files: the key with mode 0600 in a directory of mode 0700. Without `force`,
- * existing files are never touched (`wx`), so two processes racing to create the development
- * CA cannot end up with a key that belongs to the other one's certificate.
+ * existing files are never touched: each file is written under a temporary name and then
+ * hard-linked into place, which is atomic and refuses to overwrite. The certificate is
+ * published after the key, so a process that sees the certificate sees a complete pair, and
+ * two processes racing to create the development CA cannot mix their halves.
  */
 export async function writeCaFiles(
   files: CaFiles,
@@ -196,25 +199,38 @@ export async function writeCaFiles(
     await writeAtomically(files.certPath, material.certPem, 0o644);
     return;
   }
-  const key = await open(files.keyPath, 'wx', 0o600).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'EEXIST')
-      throw new CaError(`${files.keyPath} already exists: use --force to replace the CA`);
-    throw e;
-  });
+  const temporaryKey = `${files.keyPath}.${process.pid}.tmp`;
+  const temporaryCert = `${files.certPath}.${process.pid}.tmp`;
   try {
-    await key.writeFile(keyPem);
-  } finally {
-    await key.close();
-  }
-  try {
-    await writeFile(files.certPath, material.certPem, { flag: 'wx', mode: 0o644 });
-  } catch (e) {
-    await rm(files.keyPath, { force: true });
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new CaError(`${files.certPath} already exists: use --force to replace the CA`);
+    await writeFile(temporaryKey, keyPem, { mode: 0o600 });
+    await writeFile(temporaryCert, material.certPem, { mode: 0o644 });
+    await publish(temporaryKey, files.keyPath);
+    try {
+      await publish(temporaryCert, files.certPath);
+    } catch (error) {
+      await rm(files.keyPath, { force: true });
+      throw error;
     }
-    throw e;
+  } finally {
+    await rm(temporaryKey, { force: true });
+    await rm(temporaryCert, { force: true });
   }
+}
+
+async function publish(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CaError(`${to} already exists: use --force to replace the CA`);
+    }
+    throw error;
+  }
+}
+
+/** Whether either of the CA's files is already there. */
+export function caFilesExist(files: CaFiles): boolean {
+  return existsSync(files.keyPath) || existsSync(files.certPath);
 }
 
 async function writeAtomically(path: string, content: string, mode: number): Promise<void> {

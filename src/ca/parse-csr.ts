@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import type { CsrFacts, HashName } from '../core/csr-policy.ts';
-import { DerError, readChildren, readTlv, slice } from './der.ts';
+import { DerError, readChildren, readTlv, slice, type Tlv } from './der.ts';
 import { findPemBlocks } from './pem.ts';
 
 /** The largest CSR file we read (product.md: at most 64 KiB). */
@@ -180,9 +180,14 @@ function describeKey(key: KeyObject): CsrFacts['publicKey'] {
   return { type: type === 'ec' && details.namedCurve ? `EC (${details.namedCurve})` : type };
 }
 
-function readOid(der: Buffer, algorithm: { contentStart: number; end: number }): string {
-  const oid = readTlv(der, algorithm.contentStart, algorithm.end);
-  if (oid.tag !== 0x06) throw new DerError('the signature algorithm is not an OID');
+/** AlgorithmIdentifier: an OID with no parameters, or NULL ones (all the algorithms we know). */
+function readOid(der: Buffer, algorithm: Tlv): string {
+  const [oid, parameters, ...extra] = readChildren(der, algorithm);
+  if (!oid || oid.tag !== 0x06) throw new DerError('the signature algorithm is not an OID');
+  const nullParameters = parameters?.tag === 0x05 && parameters.end === parameters.contentStart;
+  if (extra.length > 0 || (parameters && !nullParameters)) {
+    throw new DerError('the signature algorithm has unexpected parameters');
+  }
   return forge.asn1.derToOid(
     forge.util.createBuffer(der.subarray(oid.contentStart, oid.end).toString('binary')),
   );

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
   CaError,
+  caFilesExist,
   createCaMaterial,
   loadCertificateAuthority,
   writeCaFiles,
@@ -32,6 +33,11 @@ export async function caInit(
     throw new UsageError((error as Error).message);
   }
   const files = caFilesFor(config);
+  if (!values.force && caFilesExist(files)) {
+    // Checked before the key is generated so a refusal is immediate; the write refuses too.
+    output.err(`ons-certs: ${files.certPath} already exists: use --force to replace the CA`);
+    return 1;
+  }
   try {
     const material = await createCaMaterial({ commonName: values.cn, randomBytes });
     await writeCaFiles(files, material, values.force);

@@ -1,0 +1,32 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../test/fixtures/csr', import.meta.url));
+
+export const tempDir = () => mkdtemp(join(tmpdir(), 'ons-certs-bench-'));
+
+/** Calls `work` repeatedly for about `seconds` and returns calls per second. */
+export function repeatFor(seconds: number, work: () => unknown): number {
+  const until = performance.now() + seconds * 1000;
+  const started = performance.now();
+  let count = 0;
+  while (performance.now() < until) {
+    work();
+    count++;
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+/** One summary line: name, ratio to the reference, target verdict, then what the ratio is of. */
+export function ratioLine(name: string, ratio: number, target: number | undefined, parts: string[]): string {
+  const verdict =
+    target === undefined
+      ? ''
+      : ratio >= target
+        ? ` (target >= ${target}: met)`
+        : ` (target >= ${target}: MISSED)`;
+  return `${name}: ratio ${ratio.toFixed(3)}${verdict}; ${parts.join('; ')}`;
+}
