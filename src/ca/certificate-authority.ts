@@ -2,6 +2,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPair,
+  randomBytes,
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
@@ -199,8 +200,8 @@ export async function writeCaFiles(
     await writeAtomically(files.certPath, material.certPem, 0o644);
     return;
   }
-  const temporaryKey = `${files.keyPath}.${process.pid}.tmp`;
-  const temporaryCert = `${files.certPath}.${process.pid}.tmp`;
+  const temporaryKey = temporaryName(files.keyPath);
+  const temporaryCert = temporaryName(files.certPath);
   try {
     await writeFile(temporaryKey, keyPem, { mode: 0o600 });
     await writeFile(temporaryCert, material.certPem, { mode: 0o644 });
@@ -234,7 +235,12 @@ export function caFilesExist(files: CaFiles): boolean {
 }
 
 async function writeAtomically(path: string, content: string, mode: number): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = temporaryName(path);
   await writeFile(temporary, content, { mode });
   await rename(temporary, path);
+}
+
+/** Unique per call, not only per process: one process may create two CAs at once. */
+function temporaryName(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
 }
