@@ -1,13 +1,21 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { CertificateAuthority } from '../ca/certificate-authority.ts';
 import type { Logger } from '../log.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { MAX_BODY_BYTES } from './body.ts';
+import { dashboardRoutes } from './dashboard-routes.ts';
+import { sendError } from './http-errors.ts';
 
 export interface HttpDependencies {
   ca: CertificateAuthority;
   log: Logger;
+  services: ServiceContext;
+  adminToken: string | undefined;
+  /** Each named check throws when its service does not answer. */
+  health: Record<string, () => Promise<void>>;
 }
 
-/** The HTTP surface. Later capabilities mount their routes here. */
+/** The HTTP surface: CA, health, the dashboard and admin APIs. */
 export function createHttpApp(deps: HttpDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -17,21 +25,48 @@ export function createHttpApp(deps: HttpDependencies): Express {
     res.type('application/x-pem-file').set('Cache-Control', 'public, max-age=300').send(deps.ca.chainPem);
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  app.get('/healthz', async (_req, res) => {
+    const results = await Promise.all(
+      Object.entries(deps.health).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 3000);
+          return [name, 'ok'] as const;
+        } catch (error) {
+          deps.log.warn({ check: name, err: error }, `health check failed: ${name} does not answer`);
+          return [name, 'failed'] as const;
+        }
+      }),
+    );
+    const failed = results.filter(([, state]) => state === 'failed').map(([name]) => name);
+    res.status(failed.length === 0 ? 200 : 503).json({
+      status: failed.length === 0 ? 'ok' : 'unavailable',
+      ...Object.fromEntries(results),
+      ...(failed.length > 0 ? { failed } : {}),
+    });
   });
 
-  app.use((_req, res) => {
-    res.status(404).json({ errors: [{ code: 'not_found', message: 'no such resource' }] });
-  });
+  app.use(dashboardRoutes(deps.services, deps.adminToken));
 
-  const onError: ErrorRequestHandler = (error, req, res, _next) => {
-    deps.log.error({ err: error, method: req.method, path: req.path }, 'request failed');
+  app.use((_req, res) => sendError(res, 404, 'not_found', 'no such resource'));
+
+  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
     if (res.headersSent) return;
-    res
-      .status(500)
-      .json({ errors: [{ code: 'internal', message: 'something went wrong on our side; try again' }] });
+    if (error.status === 413 || error.type === 'entity.too.large') {
+      return sendError(res, 413, 'body_too_large', `request bodies are at most ${MAX_BODY_BYTES / 1024} KiB`);
+    }
+    if (error.status === 400) return sendError(res, 400, 'bad_request', 'the request body could not be read');
+    deps.log.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    sendError(res, 500, 'internal', 'something went wrong on our side; try again');
   };
   app.use(onError);
   return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 }

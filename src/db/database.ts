@@ -1,0 +1,70 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema.ts';
+
+/** One schema, two engines: what every repository and service works with. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A transaction of either engine; repositories take `Database | Transaction`. */
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+export type Executor = Database | Transaction;
+
+export interface DatabaseHandle {
+  db: Database;
+  engine: 'postgres' | 'pglite';
+  /** Applies the committed migrations in drizzle/ (idempotent). */
+  migrate(): Promise<void>;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+export interface DatabaseLocation {
+  /** PostgreSQL through postgres.js when set. */
+  url?: string | undefined;
+  /** Otherwise embedded PGlite in this directory ('memory://' for a throwaway one). */
+  pgliteDir?: string;
+}
+
+/** Opens PostgreSQL (DATABASE_URL) or the embedded PGlite; connects lazily, never at import. */
+export async function openDatabase(location: DatabaseLocation): Promise<DatabaseHandle> {
+  if (location.url) {
+    const client = postgres(location.url, { max: 10, onnotice: () => undefined, connect_timeout: 10 });
+    const db = drizzlePostgres(client, { schema }) as unknown as Database;
+    return {
+      db,
+      engine: 'postgres',
+      migrate: () =>
+        migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER }),
+      ping: async () => {
+        await db.execute(sql`select 1`);
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const dir = location.pgliteDir ?? 'memory://';
+  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const client = await PGlite.create(dir);
+  const pglite = drizzlePglite(client, { schema });
+  const db = pglite as unknown as Database;
+  return {
+    db,
+    engine: 'pglite',
+    migrate: () => migratePglite(pglite, { migrationsFolder: MIGRATIONS_FOLDER }),
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close: () => client.close(),
+  };
+}
+
+export { schema };

@@ -1,0 +1,77 @@
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import type { KnownKeyStatus } from '../../core/csr-policy.ts';
+import type { Executor } from '../database.ts';
+import { certificateRequests, certificates, consents } from '../schema.ts';
+
+export type RequestRow = typeof certificateRequests.$inferSelect;
+export type CertificateRow = typeof certificates.$inferSelect;
+export type ConsentRow = typeof consents.$inferSelect;
+
+/** What earlier certificates say about a public key (for key_reused / key_compromised). */
+export async function knownKeyStatus(
+  db: Executor,
+  publicKeySha256: string,
+): Promise<Map<string, KnownKeyStatus>> {
+  const rows = await db
+    .select({ enabled: certificates.enabled })
+    .from(certificates)
+    .where(eq(certificates.publicKeySha256, publicKeySha256));
+  if (rows.length === 0) return new Map();
+  return new Map([[publicKeySha256, rows.some((r) => !r.enabled) ? 'disabled' : 'issued']]);
+}
+
+export async function consentFor(db: Executor, lineId: string): Promise<ConsentRow | undefined> {
+  const [row] = await db.select().from(consents).where(eq(consents.lineId, lineId));
+  return row;
+}
+
+export async function requestById(
+  db: Executor,
+  id: string,
+  forUpdate = false,
+): Promise<RequestRow | undefined> {
+  const query = db.select().from(certificateRequests).where(eq(certificateRequests.id, id));
+  const [row] = forUpdate ? await query.for('update') : await query;
+  return row;
+}
+
+export async function certificateForRequest(
+  db: Executor,
+  requestId: string,
+): Promise<CertificateRow | undefined> {
+  const [row] = await db.select().from(certificates).where(eq(certificates.requestId, requestId));
+  return row;
+}
+
+/** The newest request of each line. */
+export async function latestRequests(db: Executor, lineIds: string[]): Promise<Map<string, RequestRow>> {
+  if (lineIds.length === 0) return new Map();
+  const rows = await db
+    .selectDistinctOn([certificateRequests.lineId])
+    .from(certificateRequests)
+    .where(inArray(certificateRequests.lineId, lineIds))
+    .orderBy(certificateRequests.lineId, desc(certificateRequests.createdAt), desc(certificateRequests.id));
+  return new Map(rows.map((r) => [r.lineId, r]));
+}
+
+/** The newest certificate of each line: what "Download PEM file" gives. */
+export async function currentCertificates(
+  db: Executor,
+  lineIds: string[],
+): Promise<Map<string, CertificateRow>> {
+  if (lineIds.length === 0) return new Map();
+  const rows = await db
+    .selectDistinctOn([certificates.lineId])
+    .from(certificates)
+    .where(inArray(certificates.lineId, lineIds))
+    .orderBy(certificates.lineId, desc(certificates.notBefore), desc(certificates.createdAt));
+  return new Map(rows.map((r) => [r.lineId, r]));
+}
+
+export async function waitingRequestOfLine(db: Executor, lineId: string): Promise<RequestRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(certificateRequests)
+    .where(and(eq(certificateRequests.lineId, lineId), eq(certificateRequests.state, 'awaiting_approval')));
+  return row;
+}

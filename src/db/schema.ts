@@ -1,0 +1,205 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+// clock_timestamp(), not now(): rows written in one transaction still order by creation.
+const createdAt = () =>
+  timestamp('created_at', { withTimezone: true })
+    .notNull()
+    .default(sql`clock_timestamp()`);
+
+/** Software vendors. Their API token is stored only as a SHA-256 hash. */
+export const suppliers = pgTable('suppliers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  email: text('email').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: createdAt(),
+});
+
+/** GitHub accounts registered for a supplier: ticket authors, never approvers. */
+export const supplierGithubLogins = pgTable(
+  'supplier_github_logins',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    supplierId: uuid('supplier_id')
+      .notNull()
+      .references(() => suppliers.id),
+    /** Lower-cased: GitHub logins are case-insensitive. */
+    login: text('login').notNull(),
+    /** Filled in once GitHub tells us, so a renamed account is still recognised. */
+    githubUserId: bigint('github_user_id', { mode: 'number' }),
+  },
+  (t) => [uniqueIndex('supplier_github_logins_login').on(t.login)],
+);
+
+export const connectors = pgTable(
+  'connectors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    supplierId: uuid('supplier_id')
+      .notNull()
+      .references(() => suppliers.id),
+    technicalName: text('technical_name').notNull().unique(),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('connectors_supplier').on(t.supplierId)],
+);
+
+export const versions = pgTable(
+  'versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    connectorId: uuid('connector_id')
+      .notNull()
+      .references(() => connectors.id),
+    version: text('version').notNull(),
+    state: text('state', { enum: ['editable', 'approved'] })
+      .notNull()
+      .default('editable'),
+    approvedAt: timestamp('approved_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('versions_connector_version').on(t.connectorId, t.version)],
+);
+
+/** One row of a version's certificates tab: (version, customer code). */
+export const environmentLines = pgTable(
+  'environment_lines',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    versionId: uuid('version_id')
+      .notNull()
+      .references(() => versions.id),
+    customerCode: text('customer_code').notNull(),
+    kind: text('kind', { enum: ['development', 'staging', 'production'] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('environment_lines_version_code').on(t.versionId, t.customerCode)],
+);
+
+export const REQUEST_STATES = [
+  'awaiting_approval',
+  'approved',
+  'signed',
+  'rejected',
+  'expired',
+  'invalid',
+  'superseded',
+] as const;
+
+/** One uploaded CSR on a line, with its state and, when refused, every violation. */
+export const certificateRequests = pgTable(
+  'certificate_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    lineId: uuid('line_id')
+      .notNull()
+      .references(() => environmentLines.id),
+    csrPem: text('csr_pem').notNull(),
+    /** e.g. "CN=hr_integration-TE1002-x, OU=..."; null when the CSR could not be read. */
+    subject: text('subject'),
+    csrSha256: text('csr_sha256'),
+    publicKeySha256: text('public_key_sha256'),
+    state: text('state', { enum: REQUEST_STATES }).notNull(),
+    errors: jsonb('errors').$type<{ code: string; message: string }[]>(),
+    /** owner/repo#number of the support ticket, once there is one. */
+    ticket: text('ticket'),
+    decidedBy: text('decided_by'),
+    decisionReason: text('decision_reason'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true })
+      .notNull()
+      .default(sql`clock_timestamp()`),
+  },
+  (t) => [
+    index('certificate_requests_line').on(t.lineId, t.createdAt),
+    index('certificate_requests_state').on(t.state),
+    // At most one request per line waits for the organisation at a time.
+    uniqueIndex('certificate_requests_one_waiting')
+      .on(t.lineId)
+      .where(sql`${t.state} = 'awaiting_approval'`),
+  ],
+);
+
+/** The healthcare organisation's approval for one line; renewals are signed on it. */
+export const consents = pgTable(
+  'consents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    lineId: uuid('line_id')
+      .notNull()
+      .references(() => environmentLines.id),
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => certificateRequests.id),
+    approverLogin: text('approver_login').notNull(),
+    approverId: bigint('approver_id', { mode: 'number' }).notNull(),
+    ticket: text('ticket'),
+    commentId: bigint('comment_id', { mode: 'number' }),
+    approvedAt: timestamp('approved_at', { withTimezone: true })
+      .notNull()
+      .default(sql`clock_timestamp()`),
+  },
+  (t) => [uniqueIndex('consents_line').on(t.lineId)],
+);
+
+export const certificates = pgTable(
+  'certificates',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Unique: exactly one certificate per request, enforced here and not only in code. */
+    requestId: uuid('request_id')
+      .notNull()
+      .unique()
+      .references(() => certificateRequests.id),
+    lineId: uuid('line_id')
+      .notNull()
+      .references(() => environmentLines.id),
+    serial: text('serial').notNull().unique(),
+    commonName: text('common_name').notNull(),
+    subject: text('subject').notNull(),
+    pem: text('pem').notNull(),
+    fingerprintSha256: text('fingerprint_sha256').notNull(),
+    /** Unique: a key is certified once (key_reused), whatever races happen. */
+    publicKeySha256: text('public_key_sha256').notNull().unique(),
+    notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
+    notAfter: timestamp('not_after', { withTimezone: true }).notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    disabledReason: text('disabled_reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('certificates_line').on(t.lineId, t.notAfter)],
+);
+
+/** Append-only (a trigger refuses UPDATE and DELETE): who did what, when, why, from where. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true })
+      .notNull()
+      .default(sql`clock_timestamp()`),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subjectType: text('subject_type').notNull(),
+    subjectId: text('subject_id').notNull(),
+    reason: text('reason'),
+    requestId: uuid('request_id'),
+    deliveryId: text('delivery_id'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+  },
+  (t) => [index('audit_log_subject').on(t.subjectType, t.subjectId)],
+);

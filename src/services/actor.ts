@@ -1,0 +1,24 @@
+/** Who asks for a change: recorded in the audit log with every change. */
+export type Actor =
+  | { kind: 'supplier'; supplierId: string }
+  | { kind: 'admin' }
+  | { kind: 'approver'; login: string; githubId: number }
+  | { kind: 'system' };
+
+export function describeActor(actor: Actor): string {
+  switch (actor.kind) {
+    case 'supplier':
+      return `supplier:${actor.supplierId}`;
+    case 'admin':
+      return 'admin';
+    case 'approver':
+      return `github:${actor.login}#${actor.githubId}`;
+    case 'system':
+      return 'system';
+  }
+}
+
+/** The supplier a request is scoped to; admins and the system see every supplier's data. */
+export function supplierScope(actor: Actor): string | undefined {
+  return actor.kind === 'supplier' ? actor.supplierId : undefined;
+}

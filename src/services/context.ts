@@ -1,0 +1,15 @@
+import type { CertificateAuthority } from '../ca/certificate-authority.ts';
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../log.ts';
+
+/** What every use case needs from the world, passed in (never imported as a singleton). */
+export interface ServiceContext {
+  db: Database;
+  ca: CertificateAuthority;
+  log: Logger;
+  now: () => Date;
+  randomBytes: (size: number) => Buffer;
+  minRsaBits: number;
+  /** PUBLIC_URL/crl, written into every certificate. */
+  crlDistributionPoint: string | undefined;
+}

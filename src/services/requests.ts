@@ -1,0 +1,372 @@
+import { asc, eq } from 'drizzle-orm';
+import { issueCertificate } from '../ca/issue-certificate.ts';
+import { MAX_CSR_BYTES, parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
+import { judgeCsr } from '../core/csr-policy.ts';
+import { NEW, transition } from '../core/request-state.ts';
+import type { Transaction } from '../db/database.ts';
+import { retryOnUniqueViolation } from '../db/errors.ts';
+import { appendAudit } from '../db/repositories/audit.ts';
+import { findLine, type LineRow } from '../db/repositories/catalog.ts';
+import {
+  certificateForRequest,
+  consentFor,
+  currentCertificates,
+  knownKeyStatus,
+  requestById,
+  waitingRequestOfLine,
+  type CertificateRow,
+  type RequestRow,
+} from '../db/repositories/certificates.ts';
+import {
+  certificateRequests,
+  certificates,
+  connectors,
+  consents,
+  environmentLines,
+  versions,
+} from '../db/schema.ts';
+import { normaliseCustomerCode } from '../core/customer-code.ts';
+import { describeActor, supplierScope, type Actor } from './actor.ts';
+import type { ServiceContext } from './context.ts';
+import { certificateView, type CertificateView } from './environments.ts';
+import { failure, notFound, success, type Outcome } from './outcome.ts';
+
+export interface RequestResult {
+  request: { id: string; state: RequestRow['state'] };
+  certificate?: CertificateView;
+}
+
+export interface LineAddress {
+  technicalName: string;
+  version: string;
+  customerCode: string;
+}
+
+/** Where a change came from, for the audit log. */
+export interface Origin {
+  ticket?: string | undefined;
+  deliveryId?: string | undefined;
+}
+
+/**
+ * Uploads a CSR on a line. The policy runs with the database's knowledge of earlier keys; a
+ * refused CSR is kept (state `invalid`, with its violations) so the tab can show why. A valid
+ * one is signed at once on a development line or a line with consent (renewal), and otherwise
+ * waits for approval, superseding an older waiting request on the same line.
+ */
+export async function uploadCsr(
+  ctx: ServiceContext,
+  actor: Actor,
+  where: LineAddress,
+  csr: string | Buffer,
+  origin: Origin = {},
+): Promise<Outcome<RequestResult>> {
+  const parsed = parseCsr(csr);
+  const csrText = typeof csr === 'string' ? csr : csr.toString('utf8');
+  const customerCode = normaliseCustomerCode(where.customerCode);
+  // A lost race on a unique key (two uploads of one key on two lines) is run again: the
+  // second run sees the first one's certificate and answers key_reused.
+  return retryOnUniqueViolation(() =>
+    ctx.db.transaction(async (tx) => {
+      const found = await findLine(tx, { ...where, customerCode, supplierId: supplierScope(actor) }, true);
+      if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
+      const { connector, line } = found;
+      const knownKeys = parsed.ok ? await knownKeyStatus(tx, parsed.facts.publicKeySha256) : new Map();
+      const verdict = judgeCsr(parsed, {
+        minRsaBits: ctx.minRsaBits,
+        connector: connector.technicalName,
+        customerCode: line.customerCode,
+        knownKeys,
+      });
+      const hasConsent =
+        verdict.ok && line.kind !== 'development' ? Boolean(await consentFor(tx, line.id)) : false;
+      const next = transition(NEW, { type: 'uploaded', kind: line.kind, valid: verdict.ok, hasConsent });
+      if (!next.ok) throw new Error(next.message);
+
+      if (next.state !== 'invalid') await supersedeWaiting(tx, actor, line, origin);
+      const [request] = await tx
+        .insert(certificateRequests)
+        .values({
+          lineId: line.id,
+          // Kept so the tab can show what was refused; the API never accepts more than 64 KiB.
+          csrPem: csrText.slice(0, MAX_CSR_BYTES),
+          subject: parsed.ok ? subjectText(parsed) : null,
+          csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
+          publicKeySha256: parsed.ok ? parsed.facts.publicKeySha256 : null,
+          state: next.state,
+          errors: verdict.violations,
+          ticket: origin.ticket,
+        })
+        .returning();
+      await appendAudit(tx, {
+        actor: describeActor(actor),
+        action: `request.${next.state === 'invalid' ? 'refused' : 'uploaded'}`,
+        subjectType: 'request',
+        subjectId: request!.id,
+        requestId: request!.id,
+        deliveryId: origin.deliveryId,
+        details: {
+          customerCode: line.customerCode,
+          state: next.state,
+          csrSha256: request!.csrSha256,
+          ...(verdict.ok ? {} : { errors: verdict.violations.map((v) => v.code) }),
+        },
+      });
+      if (!verdict.ok) return { ok: false as const, failures: verdict.violations };
+      if (!next.effects.includes('sign'))
+        return success({ request: { id: request!.id, state: request!.state } });
+      const certificate = await signInTransaction(ctx, tx, request!, parsed, { kind: 'system' }, origin);
+      return success({
+        request: { id: request!.id, state: 'signed' as const },
+        certificate: certificateView(certificate),
+      });
+    }),
+  );
+}
+
+async function supersedeWaiting(tx: Transaction, actor: Actor, line: LineRow, origin: Origin): Promise<void> {
+  const waiting = await waitingRequestOfLine(tx, line.id);
+  if (!waiting) return;
+  await tx
+    .update(certificateRequests)
+    .set({ state: 'superseded', updatedAt: new Date() })
+    .where(eq(certificateRequests.id, waiting.id));
+  await appendAudit(tx, {
+    actor: describeActor(actor),
+    action: 'request.superseded',
+    subjectType: 'request',
+    subjectId: waiting.id,
+    requestId: waiting.id,
+    deliveryId: origin.deliveryId,
+    reason: 'a newer CSR was uploaded on this line',
+  });
+}
+
+function subjectText(parsed: Extract<ParsedCsr, { ok: true }>): string {
+  return parsed.facts.subject.map((a) => `${a.type}=${a.value}`).join(', ');
+}
+
+/** Signs an approved request inside the caller's transaction; the request must be locked. */
+async function signInTransaction(
+  ctx: ServiceContext,
+  tx: Transaction,
+  request: RequestRow,
+  parsed: ParsedCsr,
+  actor: Actor,
+  origin: Origin,
+): Promise<CertificateRow> {
+  if (!parsed.ok) throw new Error(`request ${request.id} has an unreadable CSR and cannot be signed`);
+  const issued = issueCertificate(ctx.ca, parsed, {
+    now: ctx.now(),
+    randomBytes: ctx.randomBytes,
+    ...(ctx.crlDistributionPoint ? { crlDistributionPoint: ctx.crlDistributionPoint } : {}),
+  });
+  const commonName = parsed.facts.subject.find((a) => a.type === 'CN')?.value ?? '';
+  // request_id and public_key_sha256 are unique: the database refuses a second certificate.
+  const [row] = await tx
+    .insert(certificates)
+    .values({
+      requestId: request.id,
+      lineId: request.lineId,
+      serial: issued.serial,
+      commonName,
+      subject: subjectText(parsed),
+      pem: issued.pem,
+      fingerprintSha256: issued.fingerprintSha256,
+      publicKeySha256: parsed.facts.publicKeySha256,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+    })
+    .returning();
+  await tx
+    .update(certificateRequests)
+    .set({ state: 'signed', updatedAt: new Date() })
+    .where(eq(certificateRequests.id, request.id));
+  await appendAudit(tx, {
+    actor: describeActor(actor),
+    action: 'certificate.issued',
+    subjectType: 'certificate',
+    subjectId: issued.serial,
+    requestId: request.id,
+    deliveryId: origin.deliveryId,
+    details: {
+      commonName,
+      notAfter: issued.notAfter.toISOString(),
+      fingerprintSha256: issued.fingerprintSha256,
+    },
+  });
+  return row!;
+}
+
+export interface Decision extends Origin {
+  /** The CSR fingerprint the approver saw; a different CSR must be asked again. */
+  csrSha256?: string | undefined;
+  commentId?: number | undefined;
+}
+
+/**
+ * The organisation approves a waiting request: consent is recorded for the line and the CSR
+ * is signed, in one transaction. Approving a request that is already signed answers with its
+ * certificate (`alreadySigned`), so duplicate deliveries and concurrent approvers are harmless.
+ */
+export async function approveRequest(
+  ctx: ServiceContext,
+  approver: Extract<Actor, { kind: 'approver' }>,
+  requestId: string,
+  decision: Decision = {},
+): Promise<Outcome<RequestResult & { alreadySigned: boolean }>> {
+  return retryOnUniqueViolation(() =>
+    ctx.db.transaction(async (tx) => {
+      const request = await requestById(tx, requestId, true);
+      if (!request) return notFound(`request ${requestId}`);
+      if (decision.csrSha256 && decision.csrSha256 !== request.csrSha256) {
+        return failure('csr_changed', 'the CSR of this request is not the one that was shown for approval');
+      }
+      const next = transition(request.state, { type: 'approved' });
+      if (!next.ok) {
+        const existing =
+          next.code === 'already_signed' ? await certificateForRequest(tx, request.id) : undefined;
+        if (existing) {
+          return success({
+            request: { id: request.id, state: 'signed' as const },
+            certificate: certificateView(existing),
+            alreadySigned: true,
+          });
+        }
+        return failure(next.code, next.message);
+      }
+      await tx
+        .insert(consents)
+        .values({
+          lineId: request.lineId,
+          requestId: request.id,
+          approverLogin: approver.login,
+          approverId: approver.githubId,
+          ticket: decision.ticket ?? request.ticket,
+          commentId: decision.commentId,
+        })
+        .onConflictDoNothing();
+      await tx
+        .update(certificateRequests)
+        .set({ state: 'approved', decidedBy: describeActor(approver), updatedAt: new Date() })
+        .where(eq(certificateRequests.id, request.id));
+      await appendAudit(tx, {
+        actor: describeActor(approver),
+        action: 'request.approved',
+        subjectType: 'request',
+        subjectId: request.id,
+        requestId: request.id,
+        deliveryId: decision.deliveryId,
+        details: { ticket: decision.ticket ?? request.ticket, commentId: decision.commentId },
+      });
+      const certificate = await signInTransaction(
+        ctx,
+        tx,
+        request,
+        parseCsr(request.csrPem),
+        approver,
+        decision,
+      );
+      return success({
+        request: { id: request.id, state: 'signed' as const },
+        certificate: certificateView(certificate),
+        alreadySigned: false,
+      });
+    }),
+  );
+}
+
+/** The organisation rejects a waiting request, with its reason. */
+export async function rejectRequest(
+  ctx: ServiceContext,
+  approver: Extract<Actor, { kind: 'approver' }>,
+  requestId: string,
+  reason: string,
+  decision: Decision = {},
+): Promise<Outcome<RequestResult>> {
+  const why = reason.trim();
+  if (why === '') return failure('reason_required', 'say why the request is rejected: /reject <reason>');
+  return ctx.db.transaction(async (tx) => {
+    const request = await requestById(tx, requestId, true);
+    if (!request) return notFound(`request ${requestId}`);
+    const next = transition(request.state, { type: 'rejected' });
+    if (!next.ok) return failure(next.code, next.message);
+    await tx
+      .update(certificateRequests)
+      .set({
+        state: 'rejected',
+        decidedBy: describeActor(approver),
+        decisionReason: why,
+        updatedAt: new Date(),
+      })
+      .where(eq(certificateRequests.id, request.id));
+    await appendAudit(tx, {
+      actor: describeActor(approver),
+      action: 'request.rejected',
+      subjectType: 'request',
+      subjectId: request.id,
+      requestId: request.id,
+      deliveryId: decision.deliveryId,
+      reason: why,
+    });
+    return success({ request: { id: request.id, state: 'rejected' as const } });
+  });
+}
+
+/** The current certificate of a line, for "Download PEM file". */
+export async function currentCertificate(
+  ctx: ServiceContext,
+  actor: Actor,
+  where: LineAddress,
+): Promise<Outcome<CertificateRow>> {
+  const customerCode = normaliseCustomerCode(where.customerCode);
+  const found = await findLine(ctx.db, { ...where, customerCode, supplierId: supplierScope(actor) });
+  if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
+  const certificate = (await currentCertificates(ctx.db, [found.line.id])).get(found.line.id);
+  if (!certificate) return notFound(`a certificate for ${customerCode}`);
+  return success(certificate);
+}
+
+export interface RequestListing {
+  id: string;
+  state: RequestRow['state'];
+  technicalName: string;
+  version: string;
+  customerCode: string;
+  subject: string | null;
+  csrSha256: string | null;
+  ticket: string | null;
+  createdAt: string;
+}
+
+/** Requests in one state, oldest first: what Nedap support looks at. */
+export async function listRequests(
+  ctx: ServiceContext,
+  state: RequestRow['state'],
+): Promise<RequestListing[]> {
+  const rows = await ctx.db
+    .select({
+      request: certificateRequests,
+      technicalName: connectors.technicalName,
+      version: versions.version,
+      customerCode: environmentLines.customerCode,
+    })
+    .from(certificateRequests)
+    .innerJoin(environmentLines, eq(certificateRequests.lineId, environmentLines.id))
+    .innerJoin(versions, eq(environmentLines.versionId, versions.id))
+    .innerJoin(connectors, eq(versions.connectorId, connectors.id))
+    .where(eq(certificateRequests.state, state))
+    .orderBy(asc(certificateRequests.createdAt))
+    .limit(1000);
+  return rows.map(({ request, technicalName, version, customerCode }) => ({
+    id: request.id,
+    state: request.state,
+    technicalName,
+    version,
+    customerCode,
+    subject: request.subject,
+    csrSha256: request.csrSha256,
+    ticket: request.ticket,
+    createdAt: request.createdAt.toISOString(),
+  }));
+}
