@@ -2,9 +2,11 @@
 // same run (the machines are shared and noisy; bare times mean little). `npm run bench -- ca`
 // runs only the named ones.
 import { runCaBenchmark } from './ca.ts';
+import { runUploadBenchmark } from './upload.ts';
 
 const benchmarks: Record<string, () => Promise<string[]>> = {
   ca: runCaBenchmark,
+  upload: runUploadBenchmark,
 };
 
 const wanted = process.argv.slice(3).filter((a) => !a.startsWith('-'));

@@ -30,3 +30,9 @@ export function ratioLine(name: string, ratio: number, target: number | undefine
         : ` (target >= ${target}: MISSED)`;
   return `${name}: ratio ${ratio.toFixed(3)}${verdict}; ${parts.join('; ')}`;
 }
+
+/** The p-th percentile (nearest rank) of some samples. */
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, readEnvironment, type Config } from '../config.ts';
 import { caInit } from './ca-init.ts';
 import { csrCheck } from './csr-check.ts';
+import { dbMigrate, supplierAdd, versionApprove } from './database-commands.ts';
 import { serve } from './serve.ts';
 import { UsageError, type Output } from './output.ts';
 
@@ -10,6 +11,10 @@ const USAGE = `usage: ons-certs <command>
   csr check <file> [--connector NAME] [--customer-code CODE] [--json]
                                           check a CSR against the Ons API requirements
   ca init [--force] [--cn NAME]           create the CA where the configuration says
+  db migrate                              apply the database migrations
+  supplier add --name N --email E [--github LOGIN ...]
+                                          register a supplier; prints its token (once)
+  version approve <connector> <version>   approve a connector version
 
 Configuration comes from the environment (and .env); see README.md.`;
 
@@ -26,6 +31,15 @@ export async function main(argv: string[], output: Output = defaultOutput): Prom
       case 'ca':
         if (rest[0] !== 'init') throw new UsageError(`unknown ca command "${rest[0] ?? ''}"`);
         return await caInit(rest.slice(1), await config(), output);
+      case 'db':
+        if (rest[0] !== 'migrate') throw new UsageError(`unknown db command "${rest[0] ?? ''}"`);
+        return await dbMigrate(rest.slice(1), await config(), output);
+      case 'supplier':
+        if (rest[0] !== 'add') throw new UsageError(`unknown supplier command "${rest[0] ?? ''}"`);
+        return await supplierAdd(rest.slice(1), await config(), output);
+      case 'version':
+        if (rest[0] !== 'approve') throw new UsageError(`unknown version command "${rest[0] ?? ''}"`);
+        return await versionApprove(rest.slice(1), await config(), output);
       case undefined:
       case 'help':
       case '--help':

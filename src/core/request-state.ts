@@ -10,7 +10,9 @@ export type RequestEvent =
   | { type: 'rejected' }
   | { type: 'signed' }
   | { type: 'expired' }
-  | { type: 'superseded' };
+  | { type: 'superseded' }
+  /** The CSR no longer meets the policy (its key was certified elsewhere meanwhile). */
+  | { type: 'invalidated' };
 
 /** What the service must do after a transition, in order. */
 export type RequestEffect =
@@ -52,7 +54,10 @@ export function transition(state: RequestState | typeof NEW, event: RequestEvent
       return refuse('not_signable', `this request is ${describe(state)} and cannot be signed`);
     case 'expired':
     case 'superseded':
-      if (state === 'awaiting_approval') return { ok: true, state: event.type, effects: [] };
+    case 'invalidated':
+      if (state === 'awaiting_approval') {
+        return { ok: true, state: event.type === 'invalidated' ? 'invalid' : event.type, effects: [] };
+      }
       return refuse('not_awaiting_approval', `this request is ${describe(state)}, not waiting for approval`);
   }
 }

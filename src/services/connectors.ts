@@ -107,7 +107,7 @@ export async function createVersion(
 
 /** Nedap support approves a version: it is no longer editable, and may have staging/production lines. */
 export async function approveVersion(
-  ctx: ServiceContext,
+  ctx: Pick<ServiceContext, 'db' | 'now'>,
   actor: Extract<Actor, { kind: 'admin' | 'system' }>,
   technicalName: string,
   version: string,

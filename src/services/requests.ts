@@ -1,11 +1,12 @@
-import { asc, eq } from 'drizzle-orm';
-import { issueCertificate } from '../ca/issue-certificate.ts';
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq } from 'drizzle-orm';
+import { issueCertificate, type IssuedCertificate } from '../ca/issue-certificate.ts';
 import { MAX_CSR_BYTES, parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
 import { NEW, transition } from '../core/request-state.ts';
 import type { Transaction } from '../db/database.ts';
 import { retryOnUniqueViolation } from '../db/errors.ts';
-import { appendAudit } from '../db/repositories/audit.ts';
+import { appendAudit, type AuditEntry } from '../db/repositories/audit.ts';
 import { findLine, type LineRow } from '../db/repositories/catalog.ts';
 import {
   certificateForRequest,
@@ -13,7 +14,6 @@ import {
   currentCertificates,
   knownKeyStatus,
   requestById,
-  waitingRequestOfLine,
   type CertificateRow,
   type RequestRow,
 } from '../db/repositories/certificates.ts';
@@ -29,7 +29,7 @@ import { normaliseCustomerCode } from '../core/customer-code.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
 import type { ServiceContext } from './context.ts';
 import { certificateView, type CertificateView } from './environments.ts';
-import { failure, notFound, success, type Outcome } from './outcome.ts';
+import { failure, notFound, success, type Failure, type Outcome } from './outcome.ts';
 
 export interface RequestResult {
   request: { id: string; state: RequestRow['state'] };
@@ -53,6 +53,10 @@ export interface Origin {
  * refused CSR is kept (state `invalid`, with its violations) so the tab can show why. A valid
  * one is signed at once on a development line or a line with consent (renewal), and otherwise
  * waits for approval, superseding an older waiting request on the same line.
+ *
+ * No lock is taken on the line: uploads on one line run side by side. The database keeps the
+ * invariants (one waiting request per line, one certificate per key); a transaction that loses
+ * such a race is run again and then sees the winner (superseding it, or answering key_reused).
  */
 export async function uploadCsr(
   ctx: ServiceContext,
@@ -64,14 +68,14 @@ export async function uploadCsr(
   const parsed = parseCsr(csr);
   const csrText = typeof csr === 'string' ? csr : csr.toString('utf8');
   const customerCode = normaliseCustomerCode(where.customerCode);
-  // A lost race on a unique key (two uploads of one key on two lines) is run again: the
-  // second run sees the first one's certificate and answers key_reused.
   return retryOnUniqueViolation(() =>
     ctx.db.transaction(async (tx) => {
-      const found = await findLine(tx, { ...where, customerCode, supplierId: supplierScope(actor) }, true);
+      const [found, knownKeys] = await Promise.all([
+        findLine(tx, { ...where, customerCode, supplierId: supplierScope(actor) }),
+        parsed.ok ? knownKeyStatus(tx, parsed.facts.publicKeySha256) : new Map(),
+      ]);
       if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
       const { connector, line } = found;
-      const knownKeys = parsed.ok ? await knownKeyStatus(tx, parsed.facts.publicKeySha256) : new Map();
       const verdict = judgeCsr(parsed, {
         minRsaBits: ctx.minRsaBits,
         connector: connector.technicalName,
@@ -82,117 +86,141 @@ export async function uploadCsr(
         verdict.ok && line.kind !== 'development' ? Boolean(await consentFor(tx, line.id)) : false;
       const next = transition(NEW, { type: 'uploaded', kind: line.kind, valid: verdict.ok, hasConsent });
       if (!next.ok) throw new Error(next.message);
+      const signNow = next.effects.includes('sign');
 
-      if (next.state !== 'invalid') await supersedeWaiting(tx, actor, line, origin);
-      const [request] = await tx
-        .insert(certificateRequests)
-        .values({
-          lineId: line.id,
-          // Kept so the tab can show what was refused; the API never accepts more than 64 KiB.
-          csrPem: csrText.slice(0, MAX_CSR_BYTES),
-          subject: parsed.ok ? subjectText(parsed) : null,
-          csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
-          publicKeySha256: parsed.ok ? parsed.facts.publicKeySha256 : null,
-          state: next.state,
-          errors: verdict.violations,
-          ticket: origin.ticket,
-        })
-        .returning();
-      await appendAudit(tx, {
+      // Development lines never have a waiting request: nothing to supersede there.
+      const audit =
+        next.state !== 'invalid' && line.kind !== 'development'
+          ? await supersedeWaiting(tx, actor, line, origin)
+          : [];
+      const requestId = randomUUID();
+      // Signed in this same transaction when due, so the request is written once, as what it ends as.
+      const certificate = signNow && parsed.ok ? issue(ctx, parsed) : undefined;
+      await tx.insert(certificateRequests).values({
+        id: requestId,
+        lineId: line.id,
+        // Kept so the tab can show what was refused; the API never accepts more than 64 KiB.
+        csrPem: csrText.slice(0, MAX_CSR_BYTES),
+        subject: parsed.ok ? subjectText(parsed) : null,
+        csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
+        publicKeySha256: parsed.ok ? parsed.facts.publicKeySha256 : null,
+        state: certificate ? 'signed' : next.state,
+        errors: verdict.violations,
+        ticket: origin.ticket,
+      });
+      audit.push({
         actor: describeActor(actor),
         action: `request.${next.state === 'invalid' ? 'refused' : 'uploaded'}`,
         subjectType: 'request',
-        subjectId: request!.id,
-        requestId: request!.id,
+        subjectId: requestId,
+        requestId,
         deliveryId: origin.deliveryId,
         details: {
           customerCode: line.customerCode,
-          state: next.state,
-          csrSha256: request!.csrSha256,
+          state: certificate ? 'signed' : next.state,
+          csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
           ...(verdict.ok ? {} : { errors: verdict.violations.map((v) => v.code) }),
         },
       });
+      const row = certificate
+        ? await storeCertificate(tx, actor, requestId, line.id, certificate, audit, origin)
+        : undefined;
+      await appendAudit(tx, audit);
       if (!verdict.ok) return { ok: false as const, failures: verdict.violations };
-      if (!next.effects.includes('sign'))
-        return success({ request: { id: request!.id, state: request!.state } });
-      const certificate = await signInTransaction(ctx, tx, request!, parsed, { kind: 'system' }, origin);
       return success({
-        request: { id: request!.id, state: 'signed' as const },
-        certificate: certificateView(certificate),
+        request: { id: requestId, state: row ? ('signed' as const) : next.state },
+        ...(row ? { certificate: certificateView(row) } : {}),
       });
     }),
   );
 }
 
-async function supersedeWaiting(tx: Transaction, actor: Actor, line: LineRow, origin: Origin): Promise<void> {
-  const waiting = await waitingRequestOfLine(tx, line.id);
-  if (!waiting) return;
-  await tx
+async function supersedeWaiting(
+  tx: Transaction,
+  actor: Actor,
+  line: LineRow,
+  origin: Origin,
+): Promise<AuditEntry[]> {
+  const superseded = await tx
     .update(certificateRequests)
     .set({ state: 'superseded', updatedAt: new Date() })
-    .where(eq(certificateRequests.id, waiting.id));
-  await appendAudit(tx, {
+    .where(and(eq(certificateRequests.lineId, line.id), eq(certificateRequests.state, 'awaiting_approval')))
+    .returning({ id: certificateRequests.id });
+  return superseded.map(({ id }) => ({
     actor: describeActor(actor),
     action: 'request.superseded',
-    subjectType: 'request',
-    subjectId: waiting.id,
-    requestId: waiting.id,
+    subjectType: 'request' as const,
+    subjectId: id,
+    requestId: id,
     deliveryId: origin.deliveryId,
     reason: 'a newer CSR was uploaded on this line',
-  });
+  }));
 }
 
 function subjectText(parsed: Extract<ParsedCsr, { ok: true }>): string {
   return parsed.facts.subject.map((a) => `${a.type}=${a.value}`).join(', ');
 }
 
-/** Signs an approved request inside the caller's transaction; the request must be locked. */
-async function signInTransaction(
-  ctx: ServiceContext,
+interface Issued {
+  certificate: IssuedCertificate;
+  commonName: string;
+  subject: string;
+  publicKeySha256: string;
+}
+
+function issue(ctx: ServiceContext, parsed: Extract<ParsedCsr, { ok: true }>): Issued {
+  return {
+    certificate: issueCertificate(ctx.ca, parsed, {
+      now: ctx.now(),
+      randomBytes: ctx.randomBytes,
+      ...(ctx.crlDistributionPoint ? { crlDistributionPoint: ctx.crlDistributionPoint } : {}),
+    }),
+    commonName: parsed.facts.subject.find((a) => a.type === 'CN')?.value ?? '',
+    subject: subjectText(parsed),
+    publicKeySha256: parsed.facts.publicKeySha256,
+  };
+}
+
+/**
+ * Stores a certificate for a request and queues its audit entry. request_id and
+ * public_key_sha256 are unique: the database refuses a second certificate for either.
+ */
+async function storeCertificate(
   tx: Transaction,
-  request: RequestRow,
-  parsed: ParsedCsr,
   actor: Actor,
+  requestId: string,
+  lineId: string,
+  issued: Issued,
+  audit: AuditEntry[],
   origin: Origin,
 ): Promise<CertificateRow> {
-  if (!parsed.ok) throw new Error(`request ${request.id} has an unreadable CSR and cannot be signed`);
-  const issued = issueCertificate(ctx.ca, parsed, {
-    now: ctx.now(),
-    randomBytes: ctx.randomBytes,
-    ...(ctx.crlDistributionPoint ? { crlDistributionPoint: ctx.crlDistributionPoint } : {}),
-  });
-  const commonName = parsed.facts.subject.find((a) => a.type === 'CN')?.value ?? '';
-  // request_id and public_key_sha256 are unique: the database refuses a second certificate.
+  const { certificate } = issued;
   const [row] = await tx
     .insert(certificates)
     .values({
-      requestId: request.id,
-      lineId: request.lineId,
-      serial: issued.serial,
-      commonName,
-      subject: subjectText(parsed),
-      pem: issued.pem,
-      fingerprintSha256: issued.fingerprintSha256,
-      publicKeySha256: parsed.facts.publicKeySha256,
-      notBefore: issued.notBefore,
-      notAfter: issued.notAfter,
+      requestId,
+      lineId,
+      serial: certificate.serial,
+      commonName: issued.commonName,
+      subject: issued.subject,
+      pem: certificate.pem,
+      fingerprintSha256: certificate.fingerprintSha256,
+      publicKeySha256: issued.publicKeySha256,
+      notBefore: certificate.notBefore,
+      notAfter: certificate.notAfter,
     })
     .returning();
-  await tx
-    .update(certificateRequests)
-    .set({ state: 'signed', updatedAt: new Date() })
-    .where(eq(certificateRequests.id, request.id));
-  await appendAudit(tx, {
+  audit.push({
     actor: describeActor(actor),
     action: 'certificate.issued',
     subjectType: 'certificate',
-    subjectId: issued.serial,
-    requestId: request.id,
+    subjectId: certificate.serial,
+    requestId,
     deliveryId: origin.deliveryId,
     details: {
-      commonName,
-      notAfter: issued.notAfter.toISOString(),
-      fingerprintSha256: issued.fingerprintSha256,
+      commonName: issued.commonName,
+      notAfter: certificate.notAfter.toISOString(),
+      fingerprintSha256: certificate.fingerprintSha256,
     },
   });
   return row!;
@@ -235,6 +263,12 @@ export async function approveRequest(
         }
         return failure(next.code, next.message);
       }
+      // The key may have been certified on another line since the upload: judge it again.
+      const refused = await refuseReusedKey(tx, approver, request, decision);
+      if (refused) return refused;
+      const parsed = parseCsr(request.csrPem);
+      if (!parsed.ok) throw new Error(`request ${request.id} holds an unreadable CSR and cannot be signed`);
+      const issued = issue(ctx, parsed);
       await tx
         .insert(consents)
         .values({
@@ -248,25 +282,29 @@ export async function approveRequest(
         .onConflictDoNothing();
       await tx
         .update(certificateRequests)
-        .set({ state: 'approved', decidedBy: describeActor(approver), updatedAt: new Date() })
+        .set({ state: 'signed', decidedBy: describeActor(approver), updatedAt: new Date() })
         .where(eq(certificateRequests.id, request.id));
-      await appendAudit(tx, {
-        actor: describeActor(approver),
-        action: 'request.approved',
-        subjectType: 'request',
-        subjectId: request.id,
-        requestId: request.id,
-        deliveryId: decision.deliveryId,
-        details: { ticket: decision.ticket ?? request.ticket, commentId: decision.commentId },
-      });
-      const certificate = await signInTransaction(
-        ctx,
+      const audit: AuditEntry[] = [
+        {
+          actor: describeActor(approver),
+          action: 'request.approved',
+          subjectType: 'request',
+          subjectId: request.id,
+          requestId: request.id,
+          deliveryId: decision.deliveryId,
+          details: { ticket: decision.ticket ?? request.ticket, commentId: decision.commentId },
+        },
+      ];
+      const certificate = await storeCertificate(
         tx,
-        request,
-        parseCsr(request.csrPem),
         approver,
+        request.id,
+        request.lineId,
+        issued,
+        audit,
         decision,
       );
+      await appendAudit(tx, audit);
       return success({
         request: { id: request.id, state: 'signed' as const },
         certificate: certificateView(certificate),
@@ -274,6 +312,41 @@ export async function approveRequest(
       });
     }),
   );
+}
+
+/** Marks a waiting request invalid when its key was certified meanwhile; the failure, or undefined. */
+async function refuseReusedKey(
+  tx: Transaction,
+  actor: Actor,
+  request: RequestRow,
+  origin: Origin,
+): Promise<{ ok: false; failures: Failure[] } | undefined> {
+  if (!request.publicKeySha256) return undefined;
+  const parsed = parseCsr(request.csrPem);
+  const verdict = judgeCsr(parsed, {
+    minRsaBits: 0,
+    knownKeys: await knownKeyStatus(tx, request.publicKeySha256),
+  });
+  const violations = verdict.violations.filter(
+    (v) => v.code === 'key_reused' || v.code === 'key_compromised',
+  );
+  if (violations.length === 0) return undefined;
+  const next = transition(request.state, { type: 'invalidated' });
+  if (!next.ok) return { ok: false, failures: violations };
+  await tx
+    .update(certificateRequests)
+    .set({ state: next.state, errors: violations, updatedAt: new Date() })
+    .where(eq(certificateRequests.id, request.id));
+  await appendAudit(tx, {
+    actor: describeActor(actor),
+    action: 'request.refused',
+    subjectType: 'request',
+    subjectId: request.id,
+    requestId: request.id,
+    deliveryId: origin.deliveryId,
+    reason: violations.map((v) => v.code).join(', '),
+  });
+  return { ok: false, failures: violations };
 }
 
 /** The organisation rejects a waiting request, with its reason. */

@@ -29,7 +29,7 @@ const input = z.object({
 
 /** Registers a supplier (Nedap support only) and returns its token, once. */
 export async function createSupplier(
-  ctx: ServiceContext,
+  ctx: Pick<ServiceContext, 'db'>,
   actor: Actor,
   raw: unknown,
 ): Promise<Outcome<NewSupplier>> {
@@ -65,7 +65,7 @@ export async function createSupplier(
 
 /** The supplier a token belongs to, if any. */
 export async function supplierForToken(
-  ctx: ServiceContext,
+  ctx: Pick<ServiceContext, 'db'>,
   token: string,
 ): Promise<{ id: string; name: string } | undefined> {
   const [row] = await ctx.db

@@ -31,11 +31,11 @@ describe('the HTTP service with a configured CA', () => {
     expect(service.url).not.toMatch(/:0$/);
   });
 
-  it('answers GET /healthz with 200 {status: "ok"}', async () => {
+  it('answers GET /healthz with 200 and the state of the database', async () => {
     const response = await fetch(`${service.url}/healthz`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await response.json()).toStrictEqual({ status: 'ok' });
+    expect(await response.json()).toStrictEqual({ status: 'ok', database: 'ok' });
   });
 
   it('serves the configured CA certificate at GET /ca.pem', async () => {

@@ -1,40 +1,14 @@
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openssl, ROOT, tempDir } from '../helpers/fixtures.ts';
-
-// prettier-ignore
-const CONFIG_VARIABLES = [
-  'PORT', 'HOST', 'PUBLIC_URL', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'QUEUE_PREFIX', 'CA_CERT_PATH',
-  'CA_KEY_PATH', 'CA_KEY_PASSPHRASE', 'CSR_MIN_RSA_BITS', 'APP_ID', 'PRIVATE_KEY', 'PRIVATE_KEY_PATH',
-  'WEBHOOK_SECRET', 'GHE_HOST', 'GHE_PROTOCOL', 'ADMIN_TOKEN', 'SMTP_URL', 'MAIL_FROM', 'SUPPORT_REPO',
-  'REMINDER_DAYS', 'WORKERS', 'LOG_LEVEL',
-];
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type CliResult } from '../helpers/cli.ts';
+import { openssl, tempDir } from '../helpers/fixtures.ts';
 
 /** Runs `ons-certs ca init ...` with only the configuration variables given here set. */
-function caInit(args: string[], env: Record<string, string>): Promise<Result> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of CONFIG_VARIABLES) delete base[name];
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/ons-certs.js', 'ca', 'init', ...args],
-      { cwd: ROOT, env: { ...base, ...env }, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
-      },
-    );
-  });
+function caInit(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCli(['ca', 'init', ...args], env);
 }
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;

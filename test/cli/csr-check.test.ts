@@ -1,44 +1,18 @@
-import { execFile } from 'node:child_process';
 import { createHash, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { csrPath, openssl, ROOT, tempDir } from '../helpers/fixtures.ts';
-
-// prettier-ignore
-const CONFIG_VARIABLES = [
-  'PORT', 'HOST', 'PUBLIC_URL', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'QUEUE_PREFIX', 'CA_CERT_PATH',
-  'CA_KEY_PATH', 'CA_KEY_PASSPHRASE', 'CSR_MIN_RSA_BITS', 'APP_ID', 'PRIVATE_KEY', 'PRIVATE_KEY_PATH',
-  'WEBHOOK_SECRET', 'GHE_HOST', 'GHE_PROTOCOL', 'ADMIN_TOKEN', 'SMTP_URL', 'MAIL_FROM', 'SUPPORT_REPO',
-  'REMINDER_DAYS', 'WORKERS', 'LOG_LEVEL',
-];
+import { runCli, type CliResult } from '../helpers/cli.ts';
+import { csrPath, openssl, tempDir } from '../helpers/fixtures.ts';
 
 let dataDir: string;
 beforeAll(async () => {
   dataDir = await tempDir();
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `ons-certs csr check ...` as a user would, with only the variables given here set. */
-function check(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of CONFIG_VARIABLES) delete base[name];
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/ons-certs.js', 'csr', 'check', ...args],
-      { cwd: ROOT, env: { ...base, DATA_DIR: dataDir, ...env }, encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
-      },
-    );
-  });
+function check(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(['csr', 'check', ...args], { DATA_DIR: dataDir, ...env });
 }
 
 const codesOf = (json: { errors: { code: string }[] }) => json.errors.map((e) => e.code);

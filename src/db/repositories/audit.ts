@@ -14,6 +14,7 @@ export interface AuditEntry {
 }
 
 /** Appends to the audit log; call it inside the transaction of the change it records. */
-export async function appendAudit(db: Executor, entry: AuditEntry): Promise<void> {
-  await db.insert(auditLog).values(entry);
+export async function appendAudit(db: Executor, entry: AuditEntry | AuditEntry[]): Promise<void> {
+  const entries = Array.isArray(entry) ? entry : [entry];
+  if (entries.length > 0) await db.insert(auditLog).values(entries);
 }

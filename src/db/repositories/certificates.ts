@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { desc, eq, inArray } from 'drizzle-orm';
 import type { KnownKeyStatus } from '../../core/csr-policy.ts';
 import type { Executor } from '../database.ts';
 import { certificateRequests, certificates, consents } from '../schema.ts';
@@ -66,12 +66,4 @@ export async function currentCertificates(
     .where(inArray(certificates.lineId, lineIds))
     .orderBy(certificates.lineId, desc(certificates.notBefore), desc(certificates.createdAt));
   return new Map(rows.map((r) => [r.lineId, r]));
-}
-
-export async function waitingRequestOfLine(db: Executor, lineId: string): Promise<RequestRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(certificateRequests)
-    .where(and(eq(certificateRequests.lineId, lineId), eq(certificateRequests.state, 'awaiting_approval')));
-  return row;
 }

@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { privateKeyPem } from '../src/ca/certificate-authority.ts';
+import { checkAndIssue } from '../src/ca/sign-csr.ts';
+import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/database.ts';
+import { benchCa } from './ca.ts';
+import { csrPool } from './csr-pool.ts';
+import { percentile, ratioLine, tempDir } from './support.ts';
+
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const COMMON_NAME = 'bench_connector-TE1002-upload';
+const UPLOADS = 600;
+const CONCURRENCY = 4;
+
+/**
+ * CSR uploads per second through the HTTP API on a development line, end to end (HTTP, policy
+ * with the database's key history, signing, PostgreSQL), against the CA-only rate of the same
+ * CSRs measured in this run. The service runs as its own process, like `npm start`.
+ */
+export async function runUploadBenchmark(): Promise<string[]> {
+  const ca = await benchCa();
+  const csrs = await csrPool(COMMON_NAME, UPLOADS);
+  const context = { minRsaBits: 2048, connector: 'bench_connector', customerCode: 'TE1002' };
+  let i = 0;
+  const caOnly = measure(3, () => {
+    const result = checkAndIssue(csrs[i++ % csrs.length]!, context, ca, { now: new Date(), randomBytes });
+    if (!result.ok) throw new Error(JSON.stringify(result.violations));
+  });
+
+  const dir = await tempDir();
+  await writeFile(join(dir, 'ca.pem'), ca.chainPem);
+  await writeFile(join(dir, 'ca.key'), privateKeyPem(ca.privateKey), { mode: 0o600 });
+  const databaseUrl = await createPostgresDatabase();
+  const port = await freePort();
+  const service = spawn(process.execPath, ['bin/ons-certs.js', 'serve'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATA_DIR: dir,
+      DATABASE_URL: databaseUrl,
+      CA_CERT_PATH: join(dir, 'ca.pem'),
+      CA_KEY_PATH: join(dir, 'ca.key'),
+      ADMIN_TOKEN,
+      CSR_MIN_RSA_BITS: '2048',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHealth(base);
+    const line = await prepareLine(base);
+    // Warm-up (JIT, connections) outside the measurement.
+    for (const csr of csrs.slice(0, 20)) await upload(line, csr);
+    const latencies: number[] = [];
+    let next = 20;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < csrs.length) {
+          const csr = csrs[next++]!;
+          const t0 = performance.now();
+          await upload(line, csr);
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    const perSecond = latencies.length / ((performance.now() - started) / 1000);
+    return [
+      ratioLine('api.upload', perSecond / caOnly, 0.7, [
+        `${perSecond.toFixed(1)} uploads/s through PUT .../csr on a development line (service process, PostgreSQL, ${CONCURRENCY} concurrent clients, ${latencies.length} uploads)`,
+        `CA-only ${caOnly.toFixed(1)} certificates/s for the same CSRs (1 core)`,
+        `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+      ]),
+    ];
+  } finally {
+    await stop(service);
+    await dropPostgresDatabase(databaseUrl);
+  }
+}
+
+function measure(seconds: number, work: () => void): number {
+  const until = performance.now() + seconds * 1000;
+  const started = performance.now();
+  let count = 0;
+  while (performance.now() < until) {
+    work();
+    count++;
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+async function prepareLine(base: string) {
+  const json = async (path: string, token: string, body: unknown) => {
+    const response = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const supplier = await json('/api/admin/suppliers', ADMIN_TOKEN, {
+    name: 'Bench B.V.',
+    email: 'bench@example.com',
+  });
+  const token = String(supplier.token);
+  await json('/api/connectors', token, { technicalName: 'bench_connector', name: 'Bench' });
+  await json('/api/connectors/bench_connector/versions', token, { version: '1.0' });
+  await json('/api/connectors/bench_connector/versions/1.0/environments', token, { customerCode: 'TE1002' });
+  return { url: `${base}/api/connectors/bench_connector/versions/1.0/environments/TE1002/csr`, token };
+}
+
+async function upload(line: { url: string; token: string }, csr: string): Promise<void> {
+  const response = await fetch(line.url, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${line.token}`, 'content-type': 'text/plain' },
+    body: csr,
+  });
+  const body = await response.text();
+  if (response.status !== 201 || !body.includes('"signed"'))
+    throw new Error(`upload: ${response.status} ${body}`);
+}
+
+async function waitForHealth(base: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the service did not start');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
