@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
@@ -14,7 +15,9 @@ import { percentile, ratioLine, tempDir } from './support.ts';
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const COMMON_NAME = 'bench_connector-TE1002-upload';
 const UPLOADS = 600;
-const CONCURRENCY = 4;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const ROUNDS = 2;
+const WARM_UP = 20;
 
 /**
  * CSR uploads per second through the HTTP API on a development line, end to end (HTTP, policy
@@ -26,17 +29,43 @@ export async function runUploadBenchmark(): Promise<string[]> {
   const csrs = await csrPool(COMMON_NAME, UPLOADS);
   const context = { minRsaBits: 2048, connector: 'bench_connector', customerCode: 'TE1002' };
   let i = 0;
-  const caOnly = measure(3, () => {
-    const result = checkAndIssue(csrs[i++ % csrs.length]!, context, ca, { now: new Date(), randomBytes });
-    if (!result.ok) throw new Error(JSON.stringify(result.violations));
-  });
+  const caOnlyRound = () =>
+    measure(3, () => {
+      const result = checkAndIssue(csrs[i++ % csrs.length]!, context, ca, { now: new Date(), randomBytes });
+      if (!result.ok) throw new Error(JSON.stringify(result.violations));
+    });
 
   const dir = await tempDir();
   await writeFile(join(dir, 'ca.pem'), ca.chainPem);
   await writeFile(join(dir, 'ca.key'), privateKeyPem(ca.privateKey), { mode: 0o600 });
+  // Best of alternating rounds, like the CA benchmark: other tenants of the machine slow
+  // either side at random. Each upload round gets a fresh database, so the same CSRs serve.
+  let caOnly = 0;
+  let best: { perSecond: number; latencies: number[] } | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    caOnly = Math.max(caOnly, caOnlyRound());
+    const result = await uploadRound(dir, csrs);
+    if (!best || result.perSecond > best.perSecond) best = result;
+  }
+  agent.destroy();
+  const { perSecond, latencies } = best!;
+  return [
+    ratioLine('api.upload', perSecond / caOnly, 0.7, [
+      `${perSecond.toFixed(1)} uploads/s through PUT .../csr on a development line (service process using up to 2 cores: ` +
+        `signing on the thread pool; PostgreSQL; ${CONCURRENCY} concurrent clients; ${latencies.length} uploads; best of ${ROUNDS} rounds)`,
+      `CA-only ${caOnly.toFixed(1)} certificates/s for the same CSRs (1 core, best of ${ROUNDS} rounds)`,
+      `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+    ]),
+  ];
+}
+
+async function uploadRound(dir: string, csrs: string[]): Promise<{ perSecond: number; latencies: number[] }> {
   const databaseUrl = await createPostgresDatabase();
   const port = await freePort();
-  const service = spawn(process.execPath, ['bin/ons-certs.js', 'serve'], {
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const service = spawn(process.execPath, [...profile, 'bin/ons-certs.js', 'serve'], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -55,9 +84,9 @@ export async function runUploadBenchmark(): Promise<string[]> {
     await waitForHealth(base);
     const line = await prepareLine(base);
     // Warm-up (JIT, connections) outside the measurement.
-    for (const csr of csrs.slice(0, 20)) await upload(line, csr);
+    for (const csr of csrs.slice(0, WARM_UP)) await upload(line, csr);
     const latencies: number[] = [];
-    let next = 20;
+    let next = WARM_UP;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -69,14 +98,7 @@ export async function runUploadBenchmark(): Promise<string[]> {
         }
       }),
     );
-    const perSecond = latencies.length / ((performance.now() - started) / 1000);
-    return [
-      ratioLine('api.upload', perSecond / caOnly, 0.7, [
-        `${perSecond.toFixed(1)} uploads/s through PUT .../csr on a development line (service process, PostgreSQL, ${CONCURRENCY} concurrent clients, ${latencies.length} uploads)`,
-        `CA-only ${caOnly.toFixed(1)} certificates/s for the same CSRs (1 core)`,
-        `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
-      ]),
-    ];
+    return { perSecond: latencies.length / ((performance.now() - started) / 1000), latencies };
   } finally {
     await stop(service);
     await dropPostgresDatabase(databaseUrl);
@@ -115,15 +137,31 @@ async function prepareLine(base: string) {
   return { url: `${base}/api/connectors/bench_connector/versions/1.0/environments/TE1002/csr`, token };
 }
 
-async function upload(line: { url: string; token: string }, csr: string): Promise<void> {
-  const response = await fetch(line.url, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${line.token}`, 'content-type': 'text/plain' },
-    body: csr,
+// node:http with keep-alive: the lightest client, so the client takes little of the CPU the
+// service and PostgreSQL need on a small machine.
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+function upload(line: { url: string; token: string }, csr: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const body = Buffer.from(csr);
+    const headers = {
+      authorization: `Bearer ${line.token}`,
+      'content-type': 'text/plain',
+      'content-length': body.length,
+    };
+    const req = request(line.url, { method: 'PUT', agent, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () =>
+        res.statusCode === 201 && text.includes('"signed"')
+          ? resolve()
+          : reject(new Error(`upload: ${res.statusCode} ${text}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  const body = await response.text();
-  if (response.status !== 201 || !body.includes('"signed"'))
-    throw new Error(`upload: ${response.status} ${body}`);
 }
 
 async function waitForHealth(base: string): Promise<void> {

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Actor } from '../services/actor.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { supplierForToken } from '../services/suppliers.ts';
-import { tokensEqual } from '../services/tokens.ts';
+import { hashToken, tokensEqual } from '../services/tokens.ts';
 import { sendError } from './http-errors.ts';
 
 declare module 'express-serve-static-core' {
@@ -25,15 +25,48 @@ export function presentedToken(req: Request): string | undefined {
   return undefined;
 }
 
-/** Who the token belongs to: Nedap support (ADMIN_TOKEN), a supplier, or nobody. */
+/** Recently seen supplier tokens (by hash) and whose they are, for a minute. */
+export class SupplierTokenCache {
+  private readonly entries = new Map<string, { supplierId: string; until: number }>();
+
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(token: string, now: number): string | undefined {
+    const key = hashToken(token);
+    const entry = this.entries.get(key);
+    if (entry && entry.until > now) return entry.supplierId;
+    if (entry) this.entries.delete(key);
+    return undefined;
+  }
+
+  set(token: string, supplierId: string, now: number): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(hashToken(token), { supplierId, until: now + this.ttlMs });
+  }
+}
+
+/**
+ * Who the token belongs to: Nedap support (ADMIN_TOKEN), a supplier, or nobody. A supplier's
+ * token is looked up in the database once a minute at most (tokens are never changed or revoked
+ * in place), sparing a query on every call; unknown tokens are never remembered.
+ */
 export async function actorForToken(
   ctx: ServiceContext,
   adminToken: string | undefined,
   token: string,
+  cache: SupplierTokenCache,
 ): Promise<Actor | undefined> {
   if (adminToken && tokensEqual(token, adminToken)) return { kind: 'admin' };
+  const now = Date.now();
+  const cached = cache.get(token, now);
+  if (cached) return { kind: 'supplier', supplierId: cached };
   const supplier = await supplierForToken(ctx, token);
-  return supplier ? { kind: 'supplier', supplierId: supplier.id } : undefined;
+  if (!supplier) return undefined;
+  cache.set(token, supplier.id, now);
+  return { kind: 'supplier', supplierId: supplier.id };
 }
 
 const unauthorized = (res: Response) => {
@@ -41,15 +74,16 @@ const unauthorized = (res: Response) => {
   sendError(res, 401, 'unauthorized', 'send a valid token as Authorization: Bearer <token>');
 };
 
-/** Requires a supplier's token or the admin token; `adminOnly` answers 403 to suppliers. */
+/** Requires a token; `admin` answers 403 to suppliers, `supplier` answers 403 to the admin. */
 export function requireToken(
   ctx: ServiceContext,
   adminToken: string | undefined,
   who: 'any' | 'admin' | 'supplier',
+  cache: SupplierTokenCache,
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const token = presentedToken(req);
-    const actor = token ? await actorForToken(ctx, adminToken, token) : undefined;
+    const actor = token ? await actorForToken(ctx, adminToken, token, cache) : undefined;
     if (!actor) return unauthorized(res);
     if (who === 'admin' && actor.kind !== 'admin') {
       return sendError(

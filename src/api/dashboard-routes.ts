@@ -7,7 +7,7 @@ import type { ServiceContext } from '../services/context.ts';
 import { addEnvironment, listEnvironments } from '../services/environments.ts';
 import { currentCertificate, listRequests, uploadCsr } from '../services/requests.ts';
 import { createSupplier } from '../services/suppliers.ts';
-import { requireToken } from './auth.ts';
+import { requireToken, SupplierTokenCache } from './auth.ts';
 import { csrBody, jsonBody, rawBody } from './body.ts';
 import { sendError, sendOutcome } from './http-errors.ts';
 
@@ -16,9 +16,10 @@ type Params = Record<string, string>;
 /** The dashboard's JSON API and Nedap support's admin API (docs/interfaces.md, "HTTP"). */
 export function dashboardRoutes(ctx: ServiceContext, adminToken: string | undefined): Router {
   const router = Router();
-  const admin = requireToken(ctx, adminToken, 'admin');
-  const supplier = requireToken(ctx, adminToken, 'supplier');
-  const anyone = requireToken(ctx, adminToken, 'any');
+  const tokens = new SupplierTokenCache();
+  const admin = requireToken(ctx, adminToken, 'admin', tokens);
+  const supplier = requireToken(ctx, adminToken, 'supplier', tokens);
+  const anyone = requireToken(ctx, adminToken, 'any', tokens);
   const actorOf = (req: { actor?: Actor }): Actor => req.actor!;
 
   router.post('/api/admin/suppliers', admin, rawBody, async (req, res) => {

@@ -1,4 +1,5 @@
 import { createHash, sign } from 'node:crypto';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
 import type { CertificateAuthority } from './certificate-authority.ts';
 import { readChildren, readTlv } from './der.ts';
@@ -42,6 +43,39 @@ export function issueCertificate(
   csr: { subjectDer: Buffer; spkiDer: Buffer },
   options: IssueOptions,
 ): IssuedCertificate {
+  const draft = buildTbs(ca, csr, options);
+  return finish(draft, assemble(draft.tbs, sign('sha256', draft.tbs, ca.privateKey)));
+}
+
+/**
+ * The same certificate, with the RSA private-key operation on libuv's thread pool instead of
+ * the calling thread: a service keeps answering while it signs, and on a machine with more
+ * than one core several signatures run at once.
+ */
+export async function issueCertificateInPool(
+  ca: CertificateAuthority,
+  csr: { subjectDer: Buffer; spkiDer: Buffer },
+  options: IssueOptions,
+): Promise<IssuedCertificate> {
+  const draft = buildTbs(ca, csr, options);
+  const signature = await signInPool('sha256', draft.tbs, ca.privateKey);
+  return finish(draft, assemble(draft.tbs, signature));
+}
+
+const signInPool = promisify(sign);
+
+interface Draft {
+  tbs: Buffer;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+function buildTbs(
+  ca: CertificateAuthority,
+  csr: { subjectDer: Buffer; spkiDer: Buffer },
+  options: IssueOptions,
+): Draft {
   const serial = drawSerial(options.randomBytes);
   const signedAt = Math.floor(options.now.getTime() / 1000) * 1000;
   const notBefore = new Date(signedAt - BACKDATE_SECONDS * 1000);
@@ -56,13 +90,16 @@ export function issueCertificate(
     csr.spkiDer,
     clientExtensions(ca, keyIdentifier(csr.spkiDer), options.crlDistributionPoint),
   ]);
-  const certificateDer = signTbs(ca, tbs);
+  return { tbs, serial, notBefore, notAfter };
+}
+
+function finish(draft: Draft, certificateDer: Buffer): IssuedCertificate {
   return {
     pem: toPem('CERTIFICATE', certificateDer),
     der: certificateDer,
-    serial,
-    notBefore,
-    notAfter,
+    serial: draft.serial,
+    notBefore: draft.notBefore,
+    notAfter: draft.notAfter,
     fingerprintSha256: createHash('sha256').update(certificateDer).digest('hex'),
   };
 }
@@ -169,6 +206,9 @@ export function keyIdentifier(spkiDer: Buffer): Buffer {
 
 /** Certificate ::= SEQUENCE { tbs, sha256WithRSAEncryption, BIT STRING signature }. */
 export function signTbs(ca: Pick<CertificateAuthority, 'privateKey'>, tbsDer: Buffer): Buffer {
-  const signature = sign('sha256', tbsDer, ca.privateKey);
+  return assemble(tbsDer, sign('sha256', tbsDer, ca.privateKey));
+}
+
+function assemble(tbsDer: Buffer, signature: Buffer): Buffer {
   return der(0x30, [tbsDer, SHA256_WITH_RSA_ALGORITHM, der(0x03, [Buffer.from([0x00]), signature])]);
 }

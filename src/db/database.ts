@@ -38,7 +38,9 @@ export interface DatabaseLocation {
 /** Opens PostgreSQL (DATABASE_URL) or the embedded PGlite; connects lazily, never at import. */
 export async function openDatabase(location: DatabaseLocation): Promise<DatabaseHandle> {
   if (location.url) {
-    const client = postgres(location.url, { max: 10, onnotice: () => undefined, connect_timeout: 10 });
+    const client = preparedStatements(
+      postgres(location.url, { max: 10, onnotice: () => undefined, connect_timeout: 10 }),
+    );
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
     return {
       db,
@@ -65,6 +67,32 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * drizzle sends its queries through postgres.js's `unsafe()`, which does not prepare them: each
+ * query with parameters then costs two round trips (describe, then execute). Preparing them
+ * (postgres.js keeps them per connection, by text) makes it one, and spares PostgreSQL the
+ * parsing and planning: on the upload path that is most of the database's work.
+ */
+function preparedStatements(sql: postgres.Sql): postgres.Sql {
+  return new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (query: string, args?: unknown[], options?: Record<string, unknown>) =>
+          target.unsafe(query, args as postgres.ParameterOrJSON<never>[], { ...options, prepare: true });
+      }
+      if (property === 'begin') {
+        return (...args: unknown[]) => {
+          const work = args.pop() as (inner: postgres.Sql) => unknown;
+          return (target.begin as (...a: unknown[]) => unknown)(...args, (inner: postgres.Sql) =>
+            work(preparedStatements(inner)),
+          );
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 export { schema };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
-import { issueCertificate, type IssuedCertificate } from '../ca/issue-certificate.ts';
+import { issueCertificateInPool, type IssuedCertificate } from '../ca/issue-certificate.ts';
 import { MAX_CSR_BYTES, parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
 import { NEW, transition } from '../core/request-state.ts';
@@ -8,6 +8,7 @@ import type { Transaction } from '../db/database.ts';
 import { retryOnUniqueViolation } from '../db/errors.ts';
 import { appendAudit, type AuditEntry } from '../db/repositories/audit.ts';
 import { findLine, type LineRow } from '../db/repositories/catalog.ts';
+import { writeUpload, type NewCertificate, type NewRequest } from '../db/repositories/uploads.ts';
 import {
   certificateForRequest,
   consentFor,
@@ -68,47 +69,43 @@ export async function uploadCsr(
   const parsed = parseCsr(csr);
   const csrText = typeof csr === 'string' ? csr : csr.toString('utf8');
   const customerCode = normaliseCustomerCode(where.customerCode);
-  return retryOnUniqueViolation(() =>
-    ctx.db.transaction(async (tx) => {
-      const [found, knownKeys] = await Promise.all([
-        findLine(tx, { ...where, customerCode, supplierId: supplierScope(actor) }),
-        parsed.ok ? knownKeyStatus(tx, parsed.facts.publicKeySha256) : new Map(),
-      ]);
-      if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
-      const { connector, line } = found;
-      const verdict = judgeCsr(parsed, {
-        minRsaBits: ctx.minRsaBits,
-        connector: connector.technicalName,
-        customerCode: line.customerCode,
-        knownKeys,
-      });
-      const hasConsent =
-        verdict.ok && line.kind !== 'development' ? Boolean(await consentFor(tx, line.id)) : false;
-      const next = transition(NEW, { type: 'uploaded', kind: line.kind, valid: verdict.ok, hasConsent });
-      if (!next.ok) throw new Error(next.message);
-      const signNow = next.effects.includes('sign');
+  return retryOnUniqueViolation(async () => {
+    // Reads outside any transaction: lines, certificates and consents are only ever added, and
+    // what a concurrent upload adds meanwhile is caught by the unique constraints (and a retry).
+    const [found, knownKeys] = await Promise.all([
+      findLine(ctx.db, { ...where, customerCode, supplierId: supplierScope(actor) }),
+      parsed.ok ? knownKeyStatus(ctx.db, parsed.facts.publicKeySha256) : new Map(),
+    ]);
+    if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
+    const { connector, line } = found;
+    const verdict = judgeCsr(parsed, {
+      minRsaBits: ctx.minRsaBits,
+      connector: connector.technicalName,
+      customerCode: line.customerCode,
+      knownKeys,
+    });
+    const hasConsent =
+      verdict.ok && line.kind !== 'development' ? Boolean(await consentFor(ctx.db, line.id)) : false;
+    const next = transition(NEW, { type: 'uploaded', kind: line.kind, valid: verdict.ok, hasConsent });
+    if (!next.ok) throw new Error(next.message);
 
-      // Development lines never have a waiting request: nothing to supersede there.
-      const audit =
-        next.state !== 'invalid' && line.kind !== 'development'
-          ? await supersedeWaiting(tx, actor, line, origin)
-          : [];
-      const requestId = randomUUID();
-      // Signed in this same transaction when due, so the request is written once, as what it ends as.
-      const certificate = signNow && parsed.ok ? issue(ctx, parsed) : undefined;
-      await tx.insert(certificateRequests).values({
-        id: requestId,
-        lineId: line.id,
-        // Kept so the tab can show what was refused; the API never accepts more than 64 KiB.
-        csrPem: csrText.slice(0, MAX_CSR_BYTES),
-        subject: parsed.ok ? subjectText(parsed) : null,
-        csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
-        publicKeySha256: parsed.ok ? parsed.facts.publicKeySha256 : null,
-        state: certificate ? 'signed' : next.state,
-        errors: verdict.violations,
-        ticket: origin.ticket,
-      });
-      audit.push({
+    const requestId = randomUUID();
+    const issued = next.effects.includes('sign') && parsed.ok ? await issue(ctx, parsed) : undefined;
+    const state = issued ? ('signed' as const) : next.state;
+    const request: NewRequest = {
+      id: requestId,
+      lineId: line.id,
+      // Kept so the tab can show what was refused; the API never accepts more than 64 KiB.
+      csrPem: csrText.slice(0, MAX_CSR_BYTES),
+      subject: parsed.ok ? subjectText(parsed) : null,
+      csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
+      publicKeySha256: parsed.ok ? parsed.facts.publicKeySha256 : null,
+      state,
+      errors: verdict.violations,
+      ticket: origin.ticket,
+    };
+    const audit: AuditEntry[] = [
+      {
         actor: describeActor(actor),
         action: `request.${next.state === 'invalid' ? 'refused' : 'uploaded'}`,
         subjectType: 'request',
@@ -117,22 +114,30 @@ export async function uploadCsr(
         deliveryId: origin.deliveryId,
         details: {
           customerCode: line.customerCode,
-          state: certificate ? 'signed' : next.state,
-          csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
+          state,
+          csrSha256: request.csrSha256,
           ...(verdict.ok ? {} : { errors: verdict.violations.map((v) => v.code) }),
         },
+      },
+    ];
+    const certificate = issued ? certificateValues(requestId, line.id, issued) : undefined;
+    if (certificate) audit.push(issuedAudit(actor, certificate, origin));
+
+    if (line.kind === 'development' || next.state === 'invalid') {
+      // Nothing waits on a development line and a refused CSR supersedes nothing: one statement.
+      await writeUpload(ctx.db, { request, certificate, audit });
+    } else {
+      await ctx.db.transaction(async (tx) => {
+        const superseded = await supersedeWaiting(tx, actor, line, origin);
+        await writeUpload(tx, { request, certificate, audit: [...superseded, ...audit] });
       });
-      const row = certificate
-        ? await storeCertificate(tx, actor, requestId, line.id, certificate, audit, origin)
-        : undefined;
-      await appendAudit(tx, audit);
-      if (!verdict.ok) return { ok: false as const, failures: verdict.violations };
-      return success({
-        request: { id: requestId, state: row ? ('signed' as const) : next.state },
-        ...(row ? { certificate: certificateView(row) } : {}),
-      });
-    }),
-  );
+    }
+    if (!verdict.ok) return { ok: false as const, failures: verdict.violations };
+    return success({
+      request: { id: requestId, state },
+      ...(certificate ? { certificate: newCertificateView(certificate) } : {}),
+    });
+  });
 }
 
 async function supersedeWaiting(
@@ -168,9 +173,10 @@ interface Issued {
   publicKeySha256: string;
 }
 
-function issue(ctx: ServiceContext, parsed: Extract<ParsedCsr, { ok: true }>): Issued {
+/** Signs on the thread pool: the service keeps serving while the RSA operation runs. */
+async function issue(ctx: ServiceContext, parsed: Extract<ParsedCsr, { ok: true }>): Promise<Issued> {
   return {
-    certificate: issueCertificate(ctx.ca, parsed, {
+    certificate: await issueCertificateInPool(ctx.ca, parsed, {
       now: ctx.now(),
       randomBytes: ctx.randomBytes,
       ...(ctx.crlDistributionPoint ? { crlDistributionPoint: ctx.crlDistributionPoint } : {}),
@@ -181,49 +187,40 @@ function issue(ctx: ServiceContext, parsed: Extract<ParsedCsr, { ok: true }>): I
   };
 }
 
-/**
- * Stores a certificate for a request and queues its audit entry. request_id and
- * public_key_sha256 are unique: the database refuses a second certificate for either.
- */
-async function storeCertificate(
-  tx: Transaction,
-  actor: Actor,
-  requestId: string,
-  lineId: string,
-  issued: Issued,
-  audit: AuditEntry[],
-  origin: Origin,
-): Promise<CertificateRow> {
-  const { certificate } = issued;
-  const [row] = await tx
-    .insert(certificates)
-    .values({
-      requestId,
-      lineId,
-      serial: certificate.serial,
-      commonName: issued.commonName,
-      subject: issued.subject,
-      pem: certificate.pem,
-      fingerprintSha256: certificate.fingerprintSha256,
-      publicKeySha256: issued.publicKeySha256,
-      notBefore: certificate.notBefore,
-      notAfter: certificate.notAfter,
-    })
-    .returning();
-  audit.push({
+/** The row of a new certificate; request_id and public_key_sha256 are unique in the table. */
+function certificateValues(requestId: string, lineId: string, issued: Issued): NewCertificate {
+  return {
+    requestId,
+    lineId,
+    serial: issued.certificate.serial,
+    commonName: issued.commonName,
+    subject: issued.subject,
+    pem: issued.certificate.pem,
+    fingerprintSha256: issued.certificate.fingerprintSha256,
+    publicKeySha256: issued.publicKeySha256,
+    notBefore: issued.certificate.notBefore,
+    notAfter: issued.certificate.notAfter,
+  };
+}
+
+function newCertificateView(row: NewCertificate): CertificateView {
+  return certificateView({ ...row, enabled: true } as CertificateRow);
+}
+
+function issuedAudit(actor: Actor, row: NewCertificate, origin: Origin): AuditEntry {
+  return {
     actor: describeActor(actor),
     action: 'certificate.issued',
     subjectType: 'certificate',
-    subjectId: certificate.serial,
-    requestId,
+    subjectId: row.serial,
+    requestId: row.requestId,
     deliveryId: origin.deliveryId,
     details: {
-      commonName: issued.commonName,
-      notAfter: certificate.notAfter.toISOString(),
-      fingerprintSha256: certificate.fingerprintSha256,
+      commonName: row.commonName,
+      notAfter: row.notAfter.toISOString(),
+      fingerprintSha256: row.fingerprintSha256,
     },
-  });
-  return row!;
+  };
 }
 
 export interface Decision extends Origin {
@@ -268,7 +265,7 @@ export async function approveRequest(
       if (refused) return refused;
       const parsed = parseCsr(request.csrPem);
       if (!parsed.ok) throw new Error(`request ${request.id} holds an unreadable CSR and cannot be signed`);
-      const issued = issue(ctx, parsed);
+      const issued = await issue(ctx, parsed);
       await tx
         .insert(consents)
         .values({
@@ -295,19 +292,13 @@ export async function approveRequest(
           details: { ticket: decision.ticket ?? request.ticket, commentId: decision.commentId },
         },
       ];
-      const certificate = await storeCertificate(
-        tx,
-        approver,
-        request.id,
-        request.lineId,
-        issued,
-        audit,
-        decision,
-      );
+      const certificate = certificateValues(request.id, request.lineId, issued);
+      await tx.insert(certificates).values(certificate);
+      audit.push(issuedAudit(approver, certificate, decision));
       await appendAudit(tx, audit);
       return success({
         request: { id: request.id, state: 'signed' as const },
-        certificate: certificateView(certificate),
+        certificate: newCertificateView(certificate),
         alreadySigned: false,
       });
     }),

@@ -44,11 +44,10 @@ export async function findVersion(
   return row;
 }
 
-/** A line with its version and connector; `forUpdate` locks the line for this transaction. */
+/** A line with its version and connector. */
 export async function findLine(
   db: Executor,
   where: { technicalName: string; version: string; customerCode: string; supplierId: string | undefined },
-  forUpdate = false,
 ): Promise<{ connector: ConnectorRow; version: VersionRow; line: LineRow } | undefined> {
   const query = db
     .select({ connector: connectors, version: versions, line: environmentLines })
@@ -63,7 +62,7 @@ export async function findLine(
         where.supplierId ? eq(connectors.supplierId, where.supplierId) : undefined,
       ),
     );
-  const [row] = forUpdate ? await query.for('update', { of: environmentLines }) : await query;
+  const [row] = await query;
   return row;
 }
 
