@@ -63,6 +63,22 @@ describe('the HTTP service with a configured CA', () => {
     });
   });
 
+  it('says the admin API is off when ADMIN_TOKEN is not set, whatever the token', async () => {
+    for (const authorization of [undefined, 'Bearer anything-at-all-0123456789']) {
+      const response = await fetch(`${service.url}/api/admin/suppliers`, {
+        method: 'POST',
+        headers: authorization ? { authorization } : {},
+        body: '{"name":"x","email":"x@example.com"}',
+      });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({
+        errors: [
+          { code: 'admin_api_off', message: 'the admin API is off: start the service with ADMIN_TOKEN set' },
+        ],
+      });
+    }
+  });
+
   it('does not announce Express in x-powered-by', async () => {
     for (const path of ['/healthz', '/ca.pem', '/nothing-here']) {
       const response = await fetch(`${service.url}${path}`);
