@@ -10,7 +10,7 @@ import { checkAndIssue } from '../src/ca/sign-csr.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/database.ts';
 import { benchCa } from './ca.ts';
 import { csrPool } from './csr-pool.ts';
-import { percentile, ratioLine, tempDir } from './support.ts';
+import { percentile, ratioLine, repeatFor, tempDir } from './support.ts';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const COMMON_NAME = 'bench_connector-TE1002-upload';
@@ -30,7 +30,7 @@ export async function runUploadBenchmark(): Promise<string[]> {
   const context = { minRsaBits: 2048, connector: 'bench_connector', customerCode: 'TE1002' };
   let i = 0;
   const caOnlyRound = () =>
-    measure(3, () => {
+    repeatFor(3, () => {
       const result = checkAndIssue(csrs[i++ % csrs.length]!, context, ca, { now: new Date(), randomBytes });
       if (!result.ok) throw new Error(JSON.stringify(result.violations));
     });
@@ -103,17 +103,6 @@ async function uploadRound(dir: string, csrs: string[]): Promise<{ perSecond: nu
     await stop(service);
     await dropPostgresDatabase(databaseUrl);
   }
-}
-
-function measure(seconds: number, work: () => void): number {
-  const until = performance.now() + seconds * 1000;
-  const started = performance.now();
-  let count = 0;
-  while (performance.now() < until) {
-    work();
-    count++;
-  }
-  return count / ((performance.now() - started) / 1000);
 }
 
 async function prepareLine(base: string) {

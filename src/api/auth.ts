@@ -83,7 +83,12 @@ export function requireToken(
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (who === 'admin' && !adminToken) {
-      return sendError(res, 403, 'admin_api_off', 'the admin API is off: start the service with ADMIN_TOKEN set');
+      return sendError(
+        res,
+        403,
+        'admin_api_off',
+        'the admin API is off: start the service with ADMIN_TOKEN set',
+      );
     }
     const token = presentedToken(req);
     const actor = token ? await actorForToken(ctx, adminToken, token, cache) : undefined;
