@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { createLogger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/main.ts';
-import { approveRequest } from '../../src/services/requests.ts';
+import { approveRequest } from '../../src/services/decide-request.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../helpers/database.ts';
 import { CA_DIR, openssl, tempDir } from '../helpers/fixtures.ts';
 import { makeCsr, makeCsrForKey, testContext, type MadeCsr } from '../helpers/services.ts';

@@ -6,7 +6,8 @@ import { approveVersion, createConnector, createVersion } from '../../src/servic
 import type { ServiceContext } from '../../src/services/context.ts';
 import { addEnvironment } from '../../src/services/environments.ts';
 import type { Outcome } from '../../src/services/outcome.ts';
-import { approveRequest, uploadCsr } from '../../src/services/requests.ts';
+import { approveRequest } from '../../src/services/decide-request.ts';
+import { uploadCsr } from '../../src/services/upload-csr.ts';
 import { createSupplier } from '../../src/services/suppliers.ts';
 import { freshDatabase, type Engine, type TestDatabase } from '../helpers/database.ts';
 import { makeCsr, makeCsrForKey, testContext } from '../helpers/services.ts';

@@ -19,7 +19,9 @@ import {
 import type { ServiceContext } from '../../src/services/context.ts';
 import { addEnvironment, listEnvironments } from '../../src/services/environments.ts';
 import type { Outcome } from '../../src/services/outcome.ts';
-import { approveRequest, currentCertificate, rejectRequest, uploadCsr } from '../../src/services/requests.ts';
+import { approveRequest, rejectRequest } from '../../src/services/decide-request.ts';
+import { currentCertificate } from '../../src/services/requests.ts';
+import { uploadCsr } from '../../src/services/upload-csr.ts';
 import { createSupplier } from '../../src/services/suppliers.ts';
 import { ENGINES, freshDatabase, type TestDatabase } from '../helpers/database.ts';
 import { makeCsr, testContext } from '../helpers/services.ts';

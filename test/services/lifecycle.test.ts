@@ -12,7 +12,9 @@ import {
 } from '../../src/services/connectors.ts';
 import { addEnvironment, listEnvironments } from '../../src/services/environments.ts';
 import type { Outcome } from '../../src/services/outcome.ts';
-import { approveRequest, listRequests, rejectRequest, uploadCsr } from '../../src/services/requests.ts';
+import { approveRequest, rejectRequest } from '../../src/services/decide-request.ts';
+import { listRequests } from '../../src/services/requests.ts';
+import { uploadCsr } from '../../src/services/upload-csr.ts';
 import { setCertificateEnabled } from '../../src/services/certificates.ts';
 import { createSupplier, supplierForToken } from '../../src/services/suppliers.ts';
 import { ENGINES, freshDatabase, type TestDatabase } from '../helpers/database.ts';

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { MAX_CSR_BYTES, parseCsr } from '../ca/parse-csr.ts';
+import { judgeCsr } from '../core/csr-policy.ts';
+import { normaliseCustomerCode } from '../core/customer-code.ts';
+import { NEW, transition } from '../core/request-state.ts';
+import type { Transaction } from '../db/database.ts';
+import { retryOnUniqueViolation } from '../db/errors.ts';
+import type { AuditEntry } from '../db/repositories/audit.ts';
+import { findLine, type LineRow } from '../db/repositories/catalog.ts';
+import { consentFor, knownKeyStatus } from '../db/repositories/certificates.ts';
+import { writeUpload, type NewRequest } from '../db/repositories/uploads.ts';
+import { certificateRequests } from '../db/schema.ts';
+import { describeActor, supplierScope, type Actor } from './actor.ts';
+import type { ServiceContext } from './context.ts';
+import {
+  certificateValues,
+  issue,
+  issuedAudit,
+  newCertificateView,
+  subjectText,
+  type Origin,
+  type RequestResult,
+} from './issuing.ts';
+import { notFound, success, type Outcome } from './outcome.ts';
+
+export interface LineAddress {
+  technicalName: string;
+  version: string;
+  customerCode: string;
+}
+
+/**
+ * Uploads a CSR on a line. The policy runs with the database's knowledge of earlier keys; a
+ * refused CSR is kept (state `invalid`, with its violations) so the tab can show why. A valid
+ * one is signed at once on a development line or a line with consent (renewal), and otherwise
+ * waits for approval, superseding an older waiting request on the same line.
+ *
+ * No lock is taken on the line: uploads on one line run side by side. The database keeps the
+ * invariants (one waiting request per line, one certificate per key); a transaction that loses
+ * such a race is run again and then sees the winner (superseding it, or answering key_reused).
+ */
+export async function uploadCsr(
+  ctx: ServiceContext,
+  actor: Actor,
+  where: LineAddress,
+  csr: string | Buffer,
+  origin: Origin = {},
+): Promise<Outcome<RequestResult>> {
+  const parsed = parseCsr(csr);
+  const csrText = typeof csr === 'string' ? csr : csr.toString('utf8');
+  const customerCode = normaliseCustomerCode(where.customerCode);
+  return retryOnUniqueViolation(async () => {
+    // Reads outside any transaction: lines, certificates and consents are only ever added, and
+    // what a concurrent upload adds meanwhile is caught by the unique constraints (and a retry).
+    const [found, knownKeys] = await Promise.all([
+      findLine(ctx.db, { ...where, customerCode, supplierId: supplierScope(actor) }),
+      parsed.ok ? knownKeyStatus(ctx.db, parsed.facts.publicKeySha256) : new Map(),
+    ]);
+    if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
+    const { connector, line } = found;
+    const verdict = judgeCsr(parsed, {
+      minRsaBits: ctx.minRsaBits,
+      connector: connector.technicalName,
+      customerCode: line.customerCode,
+      knownKeys,
+    });
+    const hasConsent =
+      verdict.ok && line.kind !== 'development' ? Boolean(await consentFor(ctx.db, line.id)) : false;
+    const next = transition(NEW, { type: 'uploaded', kind: line.kind, valid: verdict.ok, hasConsent });
+    if (!next.ok) throw new Error(next.message);
+
+    const requestId = randomUUID();
+    const issued = next.effects.includes('sign') && parsed.ok ? await issue(ctx, parsed) : undefined;
+    const state = issued ? ('signed' as const) : next.state;
+    const request: NewRequest = {
+      id: requestId,
+      lineId: line.id,
+      // Kept so the tab can show what was refused; the API never accepts more than 64 KiB.
+      csrPem: csrText.slice(0, MAX_CSR_BYTES),
+      subject: parsed.ok ? subjectText(parsed) : null,
+      csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
+      publicKeySha256: parsed.ok ? parsed.facts.publicKeySha256 : null,
+      state,
+      errors: verdict.violations,
+      ticket: origin.ticket,
+    };
+    const audit: AuditEntry[] = [
+      {
+        actor: describeActor(actor),
+        action: `request.${next.state === 'invalid' ? 'refused' : 'uploaded'}`,
+        subjectType: 'request',
+        subjectId: requestId,
+        requestId,
+        deliveryId: origin.deliveryId,
+        details: {
+          customerCode: line.customerCode,
+          state,
+          csrSha256: request.csrSha256,
+          ...(verdict.ok ? {} : { errors: verdict.violations.map((v) => v.code) }),
+        },
+      },
+    ];
+    const certificate = issued ? certificateValues(requestId, line.id, issued) : undefined;
+    if (certificate) audit.push(issuedAudit(actor, certificate, origin));
+
+    if (line.kind === 'development' || next.state === 'invalid') {
+      // Nothing waits on a development line and a refused CSR supersedes nothing: one statement.
+      await writeUpload(ctx.db, { request, certificate, audit });
+    } else {
+      await ctx.db.transaction(async (tx) => {
+        const superseded = await supersedeWaiting(tx, actor, line, origin);
+        await writeUpload(tx, { request, certificate, audit: [...superseded, ...audit] });
+      });
+    }
+    if (!verdict.ok) return { ok: false as const, failures: verdict.violations };
+    return success({
+      request: { id: requestId, state },
+      ...(certificate ? { certificate: newCertificateView(certificate) } : {}),
+    });
+  });
+}
+
+async function supersedeWaiting(
+  tx: Transaction,
+  actor: Actor,
+  line: LineRow,
+  origin: Origin,
+): Promise<AuditEntry[]> {
+  const superseded = await tx
+    .update(certificateRequests)
+    .set({ state: 'superseded', updatedAt: new Date() })
+    .where(and(eq(certificateRequests.lineId, line.id), eq(certificateRequests.state, 'awaiting_approval')))
+    .returning({ id: certificateRequests.id });
+  return superseded.map(({ id }) => ({
+    actor: describeActor(actor),
+    action: 'request.superseded',
+    subjectType: 'request' as const,
+    subjectId: id,
+    requestId: id,
+    deliveryId: origin.deliveryId,
+    reason: 'a newer CSR was uploaded on this line',
+  }));
+}
