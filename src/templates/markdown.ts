@@ -70,7 +70,8 @@ function guardLineStart(line: string): string {
   let guarded = rest;
   if (/^[-+=]/.test(rest)) guarded = `\\${rest}`;
   else if (/^\d{1,9}[.)]/.test(rest)) guarded = rest.replace(/^(\d+)([.)])/, '$1\\$2');
-  else if (rest.startsWith('/')) guarded = `${ZWSP}${rest}`;
+  // A backslash, not an invisible character: parseCommand strips those before it looks for `/`.
+  else if (rest.startsWith('/')) guarded = `\\${rest}`;
   return indent.replace(/\t/g, NBSP.repeat(4)).replace(/\s/g, NBSP) + guarded;
 }
 

@@ -60,9 +60,9 @@ describe('escapeMarkdown', () => {
     ['**bold** _it_ ~~gone~~', '\\*\\*bold\\*\\* \\_it\\_ \\~\\~gone\\~\\~', ['bold', 'it', 'gone']],
     ['| a | b |', '\\| a \\| b \\|', ['a', 'b']],
     ['costs $5 or $x^2$', 'costs \\$5 or \\$x^2\\$', ['costs', '5']],
-    ['/approve', `${ZWSP}/approve`, ['/approve']],
-    [' /approve', `${NBSP}${ZWSP}/approve`, ['/approve']],
-    ['thanks\n/reject no', `thanks\n${ZWSP}/reject no`, ['thanks', '/reject no']],
+    ['/approve', '\\/approve', ['/approve']],
+    [' /approve', `${NBSP}\\/approve`, ['/approve']],
+    ['thanks\n/reject no', 'thanks\n\\/reject no', ['thanks', '/reject no']],
     ['# Approved', `#${ZWJ} Approved`, ['Approved']],
     ['> quoted', '&gt; quoted', ['quoted']],
     ['title\n---', 'title\n\\---', ['title']],
@@ -129,7 +129,7 @@ describe('escapeMarkdown, for any input', () => {
 describe('quoteBlock', () => {
   it('escapes and quotes every line; an empty line is a bare >', () => {
     expect(quoteBlock('Hi @alice,\n\n/approve please\n')).toBe(
-      `> Hi @${ZWJ}alice,\n>\n> ${ZWSP}/approve please\n>`,
+      `> Hi @${ZWJ}alice,\n>\n> \\/approve please\n>`,
     );
   });
 
@@ -201,5 +201,14 @@ describe('inlineCode', () => {
         expect(inside.startsWith('`') || inside.endsWith('`')).toBe(false);
       }),
     );
+  });
+});
+
+describe('escaped supplier text is never a command', () => {
+  it('even as the first line of a comment', async () => {
+    const { parseCommand } = await import('../../src/core/command.ts');
+    for (const line of ['/approve', ' /approve', '\u00a0/approve', '/reject no']) {
+      expect(parseCommand(escapeMarkdown(line))).toEqual({ kind: 'none' });
+    }
   });
 });
