@@ -9,6 +9,8 @@ import { openCertificateAuthority } from './ca/open-ca.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import type { Logger } from './log.ts';
+import { openQueues, redisConnection } from './queue/queues.ts';
+import { ensureRedis } from './queue/redis-availability.ts';
 import type { ServiceContext } from './services/context.ts';
 
 export interface RunningService {
@@ -54,6 +56,12 @@ export function serviceContext(
 /** The composition root: configuration in, a listening service out. */
 export async function startService(config: Readonly<Config>, log: Logger): Promise<RunningService> {
   const ca = await openCertificateAuthority(config, log);
+  const redis = await ensureRedis(config.redisUrl, config.dataDir, log);
+  const connection = redisConnection(redis.url);
+  connection.on('error', (error) => log.warn({ err: error }, 'Redis does not answer; reconnecting'));
+  const queues = openQueues(connection, config.queuePrefix, (error) =>
+    log.warn({ err: error }, 'queue error (is Redis answering?)'),
+  );
   const database = await openConfiguredDatabase(config, log);
   const services = serviceContext(config, database, ca, log);
   const app = createHttpApp({
@@ -61,7 +69,12 @@ export async function startService(config: Readonly<Config>, log: Logger): Promi
     log,
     services,
     adminToken: config.adminToken,
-    health: { database: () => database.ping() },
+    health: {
+      database: () => database.ping(),
+      redis: async () => {
+        await connection.ping();
+      },
+    },
   });
   if (!config.adminToken) log.warn('ADMIN_TOKEN is not set: the admin API is off');
   const server: Server = app.listen(config.port, config.host);
@@ -78,6 +91,8 @@ export async function startService(config: Readonly<Config>, log: Logger): Promi
       server.closeIdleConnections();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
       await database.close();
+      await queues.close();
+      await redis.stop();
     },
   };
 }

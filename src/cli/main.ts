@@ -1,3 +1,4 @@
+import { RedisUnavailable } from '../queue/redis-availability.ts';
 import { ConfigError, loadConfig, readEnvironment, type Config } from '../config.ts';
 import { caInit } from './ca-init.ts';
 import { csrCheck } from './csr-check.ts';
@@ -53,6 +54,10 @@ export async function main(argv: string[], output: Output = defaultOutput): Prom
     if (error instanceof UsageError) {
       output.err(`ons-certs: ${error.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (error instanceof RedisUnavailable) {
+      output.err(`ons-certs: ${error.message}`);
+      return 1;
     }
     if (error instanceof ConfigError) {
       output.err(`ons-certs: ${error.message}`);

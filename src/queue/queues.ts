@@ -34,17 +34,38 @@ export type Queues = Record<QueueName, Queue> & { close(): Promise<void> };
 
 /**
  * The five queues under one prefix (QUEUE_PREFIX), sharing one connection. BullMQ does not
- * close a connection it was given, so `close()` quits it too.
+ * close a connection it was given, so `close()` quits it too, and gives up waiting when Redis
+ * is gone (a quit would otherwise wait for it forever).
  */
-export function openQueues(connection: Redis, prefix: string): Queues {
+export function openQueues(
+  connection: Redis,
+  prefix: string,
+  onError: (error: Error) => void = () => undefined,
+): Queues {
   const queues = Object.fromEntries(
-    QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix })]),
+    QUEUE_NAMES.map((name) => {
+      const queue = new Queue(name, { connection, prefix });
+      queue.on('error', onError);
+      return [name, queue];
+    }),
   ) as Record<QueueName, Queue>;
   return {
     ...queues,
     async close() {
-      await Promise.all(QUEUE_NAMES.map((name) => queues[name].close()));
-      await connection.quit();
+      await settleWithin(Promise.all(QUEUE_NAMES.map((name) => queues[name].close())), 2000);
+      if (connection.status === 'ready') await settleWithin(connection.quit(), 2000);
+      connection.disconnect();
     },
   };
+}
+
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -33,7 +33,12 @@ describe('GET /healthz when the database stops answering', () => {
     await dropPostgresDatabase(url); // terminates the service's connections and removes the database
     const sick = await fetch(`${service.url}/healthz`);
     expect(sick.status).toBe(503);
-    expect(await sick.json()).toEqual({ status: 'unavailable', database: 'failed', failed: ['database'] });
+    expect(await sick.json()).toEqual({
+      status: 'unavailable',
+      database: 'failed',
+      redis: 'ok',
+      failed: ['database'],
+    });
     // The CA keeps answering: it does not need the database.
     expect((await fetch(`${service.url}/ca.pem`)).status).toBe(200);
   });

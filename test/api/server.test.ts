@@ -35,7 +35,7 @@ describe('the HTTP service with a configured CA', () => {
     const response = await fetch(`${service.url}/healthz`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await response.json()).toStrictEqual({ status: 'ok', database: 'ok' });
+    expect(await response.json()).toStrictEqual({ status: 'ok', database: 'ok', redis: 'ok' });
   });
 
   it('serves the configured CA certificate at GET /ca.pem', async () => {
