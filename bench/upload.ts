@@ -3,7 +3,6 @@ import { Agent, request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { privateKeyPem } from '../src/ca/certificate-authority.ts';
 import { checkAndIssue } from '../src/ca/sign-csr.ts';
@@ -11,6 +10,7 @@ import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/da
 import { benchCa } from './ca.ts';
 import { csrPool } from './csr-pool.ts';
 import { percentile, ratioLine, repeatFor, tempDir } from './support.ts';
+import { freePort } from '../test/helpers/net.ts';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const COMMON_NAME = 'bench_connector-TE1002-upload';
@@ -163,17 +163,6 @@ async function waitForHealth(base: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('the service did not start');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 async function stop(child: ChildProcess): Promise<void> {

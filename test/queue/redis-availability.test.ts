@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -7,19 +6,9 @@ import { createLogger } from '../../src/log.ts';
 import { startService } from '../../src/main.ts';
 import { ensureRedis, redisAnswers, RedisUnavailable } from '../../src/queue/redis-availability.ts';
 import { CA_DIR, run, tempDir } from '../helpers/fixtures.ts';
+import { freePort } from '../helpers/net.ts';
 
 const log = createLogger('silent');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 describe('making sure Redis answers', () => {
   it('uses a Redis that answers, without starting anything', async () => {
