@@ -3,7 +3,12 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createMetrics } from './api/metrics.ts';
 import { createHttpApp } from './api/server.ts';
+import { botApp } from './bot/app.ts';
+import { DAY_MS } from './bot/bot-deps.ts';
+import { createGitHubApp, type GitHubAppOptions } from './bot/github-app.ts';
+import { webhookRoute } from './bot/webhook-route.ts';
 import type { CertificateAuthority } from './ca/certificate-authority.ts';
 import { openCertificateAuthority } from './ca/open-ca.ts';
 import type { Config } from './config.ts';
@@ -11,6 +16,7 @@ import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import type { Logger } from './log.ts';
 import { openQueues, redisConnection } from './queue/queues.ts';
 import { ensureRedis } from './queue/redis-availability.ts';
+import { startWorkers } from './queue/workers.ts';
 import type { ServiceContext } from './services/context.ts';
 
 export interface RunningService {
@@ -53,8 +59,23 @@ export function serviceContext(
   };
 }
 
-/** The composition root: configuration in, a listening service out. */
-export async function startService(config: Readonly<Config>, log: Logger): Promise<RunningService> {
+export interface ServiceOptions {
+  /** Test and benchmark hooks for the GitHub App (an Octokit without throttling, a stand-in API). */
+  github?: GitHubAppOptions;
+  /** The length of a day of reminder_days/expire_days (shortened in tests). */
+  dayMs?: number;
+}
+
+/**
+ * The composition root: configuration in, a running service out. WORKERS decides what runs:
+ * `web` (HTTP and webhooks, which only enqueue), `worker` (the queue workers, no HTTP), or
+ * `all` (both in one process).
+ */
+export async function startService(
+  config: Readonly<Config>,
+  log: Logger,
+  options: ServiceOptions = {},
+): Promise<RunningService> {
   const ca = await openCertificateAuthority(config, log);
   const redis = await ensureRedis(config.redisUrl, config.dataDir, log);
   const connection = redisConnection(redis.url);
@@ -64,11 +85,59 @@ export async function startService(config: Readonly<Config>, log: Logger): Promi
   );
   const database = await openConfiguredDatabase(config, log);
   const services = serviceContext(config, database, ca, log);
+  const metrics = createMetrics({ queues, db: database.db });
+  const github = createGitHubApp(config, log, options.github);
+  const dayMs = options.dayMs ?? DAY_MS;
+
+  const workers =
+    config.workers === 'web'
+      ? undefined
+      : startWorkers({
+          services,
+          queues,
+          log,
+          redisUrl: redis.url,
+          prefix: config.queuePrefix,
+          publicUrl: config.publicUrl,
+          dayMs,
+          github: github && {
+            appId: github.appId,
+            octokitFor: (installationId) => github.probot.auth(installationId),
+          },
+          observeSigning: (seconds) => metrics.signingSeconds.observe({ origin: 'approval' }, seconds),
+        });
+  const closeBackends = async () => {
+    await workers?.close();
+    await database.close();
+    await queues.close();
+    await redis.stop();
+  };
+  if (config.workers === 'worker') {
+    log.info('ons-certs workers are running (WORKERS=worker: no HTTP)');
+    return { url: '', close: closeBackends };
+  }
+
+  const webhooks = await webhookRoute(
+    github && {
+      probot: github.probot,
+      appFn: botApp({
+        services,
+        queues,
+        log,
+        publicUrl: config.publicUrl,
+        dayMs,
+        countDelivery: (event, outcome) => metrics.webhookDeliveries.inc({ event, outcome }),
+      }),
+    },
+  );
   const app = createHttpApp({
     ca,
     log,
     services,
     adminToken: config.adminToken,
+    queues,
+    metrics,
+    webhooks,
     health: {
       database: () => database.ping(),
       redis: async () => {
@@ -82,7 +151,12 @@ export async function startService(config: Readonly<Config>, log: Logger): Promi
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info(
-    { url, publicUrl: config.publicUrl, ca: ca.certificate.subject.replace(/\n/g, ', ') },
+    {
+      url,
+      publicUrl: config.publicUrl,
+      workers: config.workers,
+      ca: ca.certificate.subject.replace(/\n/g, ', '),
+    },
     'ons-certs is listening',
   );
   return {
@@ -90,9 +164,7 @@ export async function startService(config: Readonly<Config>, log: Logger): Promi
     async close() {
       server.closeIdleConnections();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-      await database.close();
-      await queues.close();
-      await redis.stop();
+      await closeBackends();
     },
   };
 }

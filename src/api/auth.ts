@@ -69,17 +69,22 @@ export async function actorForToken(
   return { kind: 'supplier', supplierId: supplier.id };
 }
 
-const unauthorized = (res: Response) => {
-  res.set('WWW-Authenticate', 'Bearer realm="ons-certs"');
+const unauthorized = (res: Response, challenge: string) => {
+  res.set('WWW-Authenticate', challenge);
   sendError(res, 401, 'unauthorized', 'send a valid token as Authorization: Bearer <token>');
 };
 
-/** Requires a token; `admin` answers 403 to suppliers, `supplier` answers 403 to the admin. */
+/**
+ * Requires a token; `admin` answers 403 to suppliers, `supplier` answers 403 to the admin.
+ * `challenge` is the 401's WWW-Authenticate: pages meant for a browser ask for HTTP basic, so
+ * that the browser prompts for the token (as the password) instead of showing the error.
+ */
 export function requireToken(
   ctx: ServiceContext,
   adminToken: string | undefined,
   who: 'any' | 'admin' | 'supplier',
   cache: SupplierTokenCache,
+  { challenge = 'Bearer realm="ons-certs"' }: { challenge?: string } = {},
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (who === 'admin' && !adminToken) {
@@ -92,7 +97,7 @@ export function requireToken(
     }
     const token = presentedToken(req);
     const actor = token ? await actorForToken(ctx, adminToken, token, cache) : undefined;
-    if (!actor) return unauthorized(res);
+    if (!actor) return unauthorized(res, challenge);
     if (who === 'admin' && actor.kind !== 'admin') {
       return sendError(
         res,

@@ -1,10 +1,14 @@
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { CertificateAuthority } from '../ca/certificate-authority.ts';
 import type { Logger } from '../log.ts';
+import type { Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { SupplierTokenCache } from './auth.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { sendError } from './http-errors.ts';
+import type { Metrics } from './metrics.ts';
+import { monitoringRoutes } from './monitoring-routes.ts';
 
 export interface HttpDependencies {
   ca: CertificateAuthority;
@@ -13,6 +17,12 @@ export interface HttpDependencies {
   adminToken: string | undefined;
   /** Each named check throws when its service does not answer. */
   health: Record<string, () => Promise<void>>;
+  /** The GitHub webhook endpoint (src/bot/webhook-route.ts); it reads its own raw body. */
+  webhooks?: RequestHandler;
+  /** Shown on the queue dashboard (/admin/queues) and counted in /metrics. */
+  queues?: Queues;
+  /** Served at GET /metrics. */
+  metrics?: Metrics;
 }
 
 /** The HTTP surface: CA, health, the dashboard and admin APIs. */
@@ -20,6 +30,8 @@ export function createHttpApp(deps: HttpDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // First: the signature is checked over the body exactly as sent.
+  if (deps.webhooks) app.use(deps.webhooks);
 
   app.get('/ca.pem', (_req, res) => {
     res.type('application/x-pem-file').set('Cache-Control', 'public, max-age=300').send(deps.ca.chainPem);
@@ -45,6 +57,15 @@ export function createHttpApp(deps: HttpDependencies): Express {
     });
   });
 
+  app.use(
+    monitoringRoutes({
+      services: deps.services,
+      adminToken: deps.adminToken,
+      cache: new SupplierTokenCache(),
+      queues: deps.queues,
+      metrics: deps.metrics,
+    }),
+  );
   app.use(dashboardRoutes(deps.services, deps.adminToken));
 
   app.use((_req, res) => sendError(res, 404, 'not_found', 'no such resource'));

@@ -126,6 +126,8 @@ export const certificateRequests = pgTable(
   (t) => [
     index('certificate_requests_line').on(t.lineId, t.createdAt),
     index('certificate_requests_state').on(t.state),
+    // Commands on a ticket find its request by the ticket reference.
+    index('certificate_requests_ticket').on(t.ticket, t.createdAt),
     // At most one request per line waits for the organisation at a time.
     uniqueIndex('certificate_requests_one_waiting')
       .on(t.lineId)
@@ -203,3 +205,13 @@ export const auditLog = pgTable(
   },
   (t) => [index('audit_log_subject').on(t.subjectType, t.subjectId)],
 );
+
+/**
+ * GitHub webhook deliveries already handled (X-GitHub-Delivery): a redelivery has no second
+ * effect. A delivery whose handling failed is removed again, so that GitHub's redelivery works.
+ */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  deliveryId: text('delivery_id').primaryKey(),
+  event: text('event').notNull(),
+  receivedAt: createdAt(),
+});

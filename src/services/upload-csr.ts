@@ -8,7 +8,7 @@ import type { Transaction } from '../db/database.ts';
 import { retryOnUniqueViolation } from '../db/errors.ts';
 import type { AuditEntry } from '../db/repositories/audit.ts';
 import { findLine, type LineRow } from '../db/repositories/catalog.ts';
-import { consentFor, knownKeyStatus } from '../db/repositories/certificates.ts';
+import { consentFor, knownKeyStatus, type RequestRow } from '../db/repositories/certificates.ts';
 import { writeUpload, type NewRequest } from '../db/repositories/uploads.ts';
 import { certificateRequests } from '../db/schema.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
@@ -30,6 +30,15 @@ export interface LineAddress {
   customerCode: string;
 }
 
+export interface UploadOptions {
+  /**
+   * When the line already waits for approval of this very CSR, answer with that request instead
+   * of superseding it (a ticket checked twice, e.g. on its `opened` and `labeled` events, must
+   * not ask the approvers twice).
+   */
+  keepIdenticalWaiting?: boolean;
+}
+
 /**
  * Uploads a CSR on a line. The policy runs with the database's knowledge of earlier keys; a
  * refused CSR is kept (state `invalid`, with its violations) so the tab can show why. A valid
@@ -46,6 +55,7 @@ export async function uploadCsr(
   where: LineAddress,
   csr: string | Buffer,
   origin: Origin = {},
+  options: UploadOptions = {},
 ): Promise<Outcome<RequestResult>> {
   const parsed = parseCsr(csr);
   const csrText = typeof csr === 'string' ? csr : csr.toString('utf8');
@@ -108,10 +118,16 @@ export async function uploadCsr(
       // Nothing waits on a development line and a refused CSR supersedes nothing: one statement.
       await writeUpload(ctx.db, { request, certificate, audit });
     } else {
-      await ctx.db.transaction(async (tx) => {
+      const kept = await ctx.db.transaction(async (tx) => {
+        if (options.keepIdenticalWaiting && state === 'awaiting_approval') {
+          const waiting = await waitingRequest(tx, line.id);
+          if (waiting && waiting.csrSha256 === request.csrSha256) return waiting;
+        }
         const superseded = await supersedeWaiting(tx, actor, line, origin);
         await writeUpload(tx, { request, certificate, audit: [...superseded, ...audit] });
+        return undefined;
       });
+      if (kept) return success({ request: { id: kept.id, state: kept.state } });
     }
     if (!verdict.ok) return { ok: false as const, failures: verdict.violations };
     return success({
@@ -141,4 +157,13 @@ async function supersedeWaiting(
     deliveryId: origin.deliveryId,
     reason: 'a newer CSR was uploaded on this line',
   }));
+}
+
+async function waitingRequest(tx: Transaction, lineId: string): Promise<RequestRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(certificateRequests)
+    .where(and(eq(certificateRequests.lineId, lineId), eq(certificateRequests.state, 'awaiting_approval')))
+    .for('update');
+  return row;
 }

@@ -1,0 +1,54 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import express, { Router, type Express } from 'express';
+import { QUEUE_NAMES, type Queues } from '../queue/queues.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { requireToken, type SupplierTokenCache } from './auth.ts';
+import { MAX_BODY_BYTES } from './body.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Where Nedap support opens the queue dashboard (docs/interfaces.md, "HTTP"). */
+export const QUEUE_BOARD_PATH = '/admin/queues';
+
+/**
+ * Nedap support's monitoring: GET /metrics for Prometheus and the Bull Board queue dashboard,
+ * both for the admin token only. Each is mounted only when what it shows is given.
+ */
+export function monitoringRoutes(deps: {
+  services: ServiceContext;
+  adminToken: string | undefined;
+  cache: SupplierTokenCache;
+  queues?: Queues;
+  metrics?: Metrics;
+}): Router {
+  const router = Router();
+  const { services, adminToken, cache, metrics, queues } = deps;
+
+  if (metrics) {
+    router.get('/metrics', requireToken(services, adminToken, 'admin', cache), async (_req, res) => {
+      res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
+
+  if (queues) {
+    const board = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
+    createBullBoard({
+      queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues[name])),
+      serverAdapter: board,
+    });
+    const boardApp = board.getRouter() as Express;
+    boardApp.disable('x-powered-by');
+    router.use(
+      QUEUE_BOARD_PATH,
+      // A browser opens the board: the Basic challenge makes it prompt for the token (as the
+      // password) and re-send it with every asset and API call of the page.
+      requireToken(services, adminToken, 'admin', cache, { challenge: 'Basic realm="ons-certs queues"' }),
+      // Parsed here (the board's own parser would take 100 KiB) so the 64 KiB limit holds too.
+      express.json({ limit: MAX_BODY_BYTES }),
+      boardApp,
+    );
+  }
+
+  return router;
+}

@@ -1,0 +1,136 @@
+import type { ApplicationFunction, Context } from 'probot';
+import {
+  APPROVERS_FILE,
+  parseApproversConfig,
+  type ApproversConfigResult,
+} from '../core/approvers-config.ts';
+import { claimDelivery, releaseDelivery } from '../services/tickets.ts';
+import type { BotDeps } from './bot-deps.ts';
+import { handleComment, type TeamMembership } from './commands.ts';
+import { takeInTicket, type TicketIssue } from './intake.ts';
+import type { InstallationTicket } from '../queue/jobs.ts';
+
+export interface BotOptions extends BotDeps {
+  /** Counts each delivery by event and outcome (for /metrics). */
+  countDelivery?: (event: string, outcome: string) => void;
+}
+
+type IssueEvent = Context<'issues.opened' | 'issues.edited' | 'issues.labeled' | 'issue_comment.created'>;
+
+/**
+ * The Probot app: webhook payloads in, service calls and queued work out. The handlers only
+ * parse, check and enqueue, so that GitHub gets its answer fast; a delivery seen before
+ * (X-GitHub-Delivery) has no second effect.
+ */
+export function botApp(deps: BotOptions): ApplicationFunction {
+  return (app) => {
+    app.on(['issues.opened', 'issues.edited', 'issues.labeled'], async (context) => {
+      await once(deps, context, async () => {
+        if (context.payload.action === 'labeled' && context.payload.label?.name !== 'certificate-approval')
+          return 'other_label';
+        return takeInTicket(
+          deps,
+          ticketOf(context),
+          issueOf(context),
+          () => loadApprovers(context),
+          context.id,
+        );
+      });
+    });
+    app.on('issue_comment.created', async (context) => {
+      await once(deps, context, async () => {
+        if (context.payload.issue.pull_request) return 'pull_request';
+        const { comment } = context.payload;
+        // A deleted ("ghost") account has no user: it cannot decide anything.
+        if (!comment.user) return 'no_author';
+        return handleComment(
+          deps,
+          ticketOf(context),
+          issueOf(context),
+          {
+            id: comment.id,
+            body: comment.body,
+            author: { login: comment.user.login, id: comment.user.id, type: comment.user.type ?? 'User' },
+            action: 'created',
+          },
+          () => loadApprovers(context),
+          teamMembership(context),
+          context.id,
+        );
+      });
+    });
+  };
+}
+
+async function once(deps: BotOptions, context: IssueEvent, work: () => Promise<string>): Promise<void> {
+  const event = `${context.name}.${context.payload.action}`;
+  const log = deps.log.child({ delivery: context.id, event });
+  if (!(await claimDelivery(deps.services, context.id, event))) {
+    log.info('delivery seen before; ignored');
+    deps.countDelivery?.(event, 'duplicate');
+    return;
+  }
+  try {
+    const outcome = await work();
+    log.info({ outcome }, 'webhook handled');
+    deps.countDelivery?.(event, outcome);
+  } catch (error) {
+    // Give the delivery back, so that GitHub's redelivery (or a manual one) is handled.
+    await releaseDelivery(deps.services, context.id).catch(() => undefined);
+    log.error({ err: error }, 'webhook handling failed; GitHub can redeliver it');
+    deps.countDelivery?.(event, 'error');
+    throw error;
+  }
+}
+
+function ticketOf(context: IssueEvent): InstallationTicket {
+  const { repository, issue, installation } = context.payload;
+  if (!installation) throw new Error('the delivery names no app installation');
+  return {
+    installationId: installation.id,
+    owner: repository.owner.login,
+    repo: repository.name,
+    number: issue.number,
+  };
+}
+
+function issueOf(context: IssueEvent): TicketIssue {
+  const { issue } = context.payload;
+  return {
+    body: issue.body,
+    labels: (issue.labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))),
+    state: issue.state ?? 'open',
+    author: { login: issue.user?.login ?? 'ghost', id: issue.user?.id ?? 0 },
+  };
+}
+
+/** The approvers file of the ticket's repository, or of the organisation's `.github` repository. */
+async function loadApprovers(context: IssueEvent): Promise<ApproversConfigResult> {
+  const name = APPROVERS_FILE.replace(/^\.github\//, '');
+  try {
+    return parseApproversConfig(await context.config(name));
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status !== undefined && status >= 500) throw error;
+    // The YAML parser's own words (line and column) are in the cause.
+    const cause = (error as { cause?: unknown }).cause;
+    const said = String((cause instanceof Error ? cause : (error as Error)).message ?? error).split('\n')[0];
+    return { ok: false, problems: [`the file ${APPROVERS_FILE} is not valid YAML: ${said}`] };
+  }
+}
+
+function teamMembership(context: IssueEvent): TeamMembership {
+  return async (team, login) => {
+    try {
+      const { data } = await context.octokit.rest.teams.getMembershipForUserInOrg({
+        org: team.org,
+        team_slug: team.slug,
+        username: login,
+      });
+      return data.state === 'active';
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return false;
+      throw error;
+    }
+  };
+}

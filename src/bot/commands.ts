@@ -1,0 +1,172 @@
+import { approversFor, type ApproverTeam } from '../core/approvers-config.ts';
+import { parseCommand } from '../core/command.ts';
+import { mayDecide, type MayDecideInput } from '../core/may-approve.ts';
+import { addSigning, addTicketUpdate, promoteApproval, ticketUpdateId } from '../queue/enqueue.ts';
+import { LABELS, stateLabel, type InstallationTicket } from '../queue/jobs.ts';
+import { rejectRequest } from '../services/decide-request.ts';
+import { requestOfTicket, supplierLogins, ticketSubject } from '../services/tickets.ts';
+import { findLineById } from '../db/repositories/catalog.ts';
+import { refusalReply, rejectedComment, unknownCommandReply } from '../templates/decision-comments.ts';
+import type { BotDeps, LoadApprovers } from './bot-deps.ts';
+import { isCertificateTicket, type TicketIssue } from './intake.ts';
+
+/** A new comment on a ticket, from the webhook payload. */
+export interface TicketComment {
+  id: number;
+  body: string | null | undefined;
+  author: { login: string; id: number; type: string };
+  action: 'created' | 'edited' | 'deleted';
+}
+
+export type CommandOutcome =
+  'no_command' | 'ignored' | 'unknown_command' | 'refused' | 'not_waiting' | 'approved' | 'rejected';
+
+/** Asks GitHub whether a user is an active member of a team, at the time of the comment. */
+export type TeamMembership = (team: ApproverTeam, login: string) => Promise<boolean>;
+
+/**
+ * Reads `/approve` or `/reject <reason>` in a new comment, checks who wrote it (product.md,
+ * "The ticket"), and hands the decision to the queues: the signing of an approval, or the
+ * rejection's reply. Anything refused gets one short reply (none for bots and edits).
+ */
+export async function handleComment(
+  deps: BotDeps,
+  ticket: InstallationTicket,
+  issue: TicketIssue,
+  comment: TicketComment,
+  loadApprovers: LoadApprovers,
+  isTeamMember: TeamMembership,
+  deliveryId: string,
+): Promise<CommandOutcome> {
+  const command = parseCommand(comment.body);
+  if (command.kind === 'none' || !isCertificateTicket(issue)) return 'no_command';
+  const bot = comment.author.type === 'Bot' || comment.author.login.endsWith('[bot]');
+  // A reply to a bot may start a conversation between bots; an edit is not a new decision.
+  if (bot || comment.action !== 'created') return 'ignored';
+  const replyKey = comment.id;
+  const reply = async (kind: 'refusal' | 'unknown-command', body: string) =>
+    addTicketUpdate(deps.queues, ticketUpdateId(kind, replyKey), {
+      ticket,
+      operations: [{ op: 'comment', kind, key: String(replyKey), body }],
+      receivedAt: Date.now(),
+    });
+  if (command.kind === 'unknown') {
+    await reply(
+      'unknown-command',
+      unknownCommandReply({ commentId: comment.id, commenter: comment.author.login, word: command.word }),
+    );
+    return 'unknown_command';
+  }
+
+  const request = await requestOfTicket(deps.services, ticket);
+  if (issue.state !== 'open' || !request || request.state !== 'awaiting_approval') {
+    const why =
+      issue.state !== 'open'
+        ? 'This ticket is closed, so commands on it are not read.'
+        : request
+          ? `The request of this ticket is ${request.state.replace('_', ' ')}, so there is nothing to decide any more.`
+          : 'This ticket has no request waiting for a decision (yet): the bot asks the approvers in a comment once the ticket is complete.';
+    await reply(
+      'refusal',
+      refusalReply({
+        commentId: comment.id,
+        commenter: comment.author.login,
+        reason: 'not_an_approver',
+        message: why,
+      }),
+    );
+    return 'not_waiting';
+  }
+
+  const found = await findLineById(deps.services.db, request.lineId);
+  if (!found) throw new Error(`request ${request.id} has no line`);
+  const subject = await ticketSubject(deps.services, {
+    technicalName: found.connector.technicalName,
+    version: found.version.version,
+    customerCode: found.line.customerCode,
+  });
+  if ('missing' in subject) throw new Error(`the line of request ${request.id} has no connector or version`);
+  const approvers = await loadApprovers();
+  const ofCode = approvers.ok ? approversFor(approvers.config, found.line.customerCode) : undefined;
+  const input: MayDecideInput = {
+    commenter: comment.author,
+    ticketAuthor: issue.author,
+    supplierLogins: await supplierLogins(deps.services, subject.supplier.id),
+    approvers: ofCode,
+    memberOfTeams: [],
+    commentAction: comment.action,
+  };
+  let verdict = mayDecide(input);
+  // Team membership is asked from GitHub only when it decides: at the time of the comment.
+  if (!verdict.ok && verdict.reason === 'not_an_approver' && ofCode && ofCode.teams.length > 0) {
+    const memberOfTeams: ApproverTeam[] = [];
+    for (const team of ofCode.teams) {
+      if (await isTeamMember(team, comment.author.login)) memberOfTeams.push(team);
+    }
+    verdict = mayDecide({ ...input, memberOfTeams });
+  }
+  if (!verdict.ok) {
+    await reply(
+      'refusal',
+      refusalReply({
+        commentId: comment.id,
+        commenter: comment.author.login,
+        reason: verdict.reason,
+        message: verdict.message,
+      }),
+    );
+    return 'refused';
+  }
+
+  const approver = { login: comment.author.login, id: comment.author.id };
+  if (command.kind === 'approve') {
+    await addSigning(deps.queues, {
+      requestId: request.id,
+      ticket,
+      approver,
+      commentId: comment.id,
+      csrSha256: request.csrSha256 ?? '',
+      deliveryId,
+      receivedAt: Date.now(),
+    });
+    return 'approved';
+  }
+
+  const rejected = await rejectRequest(
+    deps.services,
+    { kind: 'approver', login: approver.login, githubId: approver.id },
+    request.id,
+    command.reason,
+    { ticket: request.ticket ?? undefined, deliveryId, commentId: comment.id },
+  );
+  if (!rejected.ok) {
+    const message = rejected.failures.map((f) => f.message).join('; ');
+    await reply(
+      'refusal',
+      refusalReply({
+        commentId: comment.id,
+        commenter: comment.author.login,
+        reason: 'not_an_approver',
+        message,
+      }),
+    );
+    return 'refused';
+  }
+  await addTicketUpdate(deps.queues, ticketUpdateId('rejected', request.id), {
+    ticket,
+    operations: [
+      {
+        op: 'comment',
+        kind: 'rejected',
+        key: request.id,
+        body: rejectedComment({ requestId: request.id, approver: approver.login, reason: command.reason }),
+      },
+      { op: 'react', commentId: comment.id, content: '+1' },
+      stateLabel(LABELS.rejected, issue.labels),
+      { op: 'close', reason: 'not_planned' },
+    ],
+    receivedAt: Date.now(),
+  });
+  await promoteApproval(deps.queues, request.id);
+  return 'rejected';
+}

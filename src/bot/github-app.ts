@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { createProbot, type Probot, type ProbotOctokit } from 'probot';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+
+export interface GitHubApp {
+  probot: Probot;
+  appId: number;
+}
+
+export interface GitHubAppOptions {
+  /** Another Octokit class (tests turn off throttling and retries, which the queues do instead). */
+  Octokit?: typeof ProbotOctokit;
+  /** The GitHub API's base URL when it is neither github.com nor GHE_HOST (a local stand-in). */
+  baseUrl?: string;
+}
+
+/**
+ * The Probot instance of our GitHub App, or undefined (and a log line saying why) when the app
+ * is not configured: then the bot is off and everything else runs. Probot gets exactly the
+ * variables it needs, not the whole environment: it would also pick up REDIS_URL and try to
+ * share its rate-limit state through Redis in a way that fails offline.
+ */
+export function createGitHubApp(
+  config: Readonly<Config>,
+  log: Logger,
+  options: GitHubAppOptions = {},
+): GitHubApp | undefined {
+  const { appId, privateKey, privateKeyPath, webhookSecret, gheHost, gheProtocol } = config.github;
+  const missing = [
+    appId ? undefined : 'APP_ID',
+    privateKey || privateKeyPath ? undefined : 'PRIVATE_KEY or PRIVATE_KEY_PATH',
+    webhookSecret ? undefined : 'WEBHOOK_SECRET',
+  ].filter((name) => name !== undefined);
+  if (!appId || missing.length > 0) {
+    log.warn(
+      { missing },
+      `the GitHub App is not configured (${missing.join(', ')} unset): the ticket bot is off; ` +
+        'see "Running the bot against GitHub" in the README',
+    );
+    return undefined;
+  }
+  const key = privateKey ?? readPrivateKey(privateKeyPath ?? '');
+  const probot = createProbot({
+    env: {
+      APP_ID: appId,
+      PRIVATE_KEY: key,
+      WEBHOOK_SECRET: webhookSecret,
+      ...(gheHost ? { GHE_HOST: gheHost, GHE_PROTOCOL: gheProtocol } : {}),
+      LOG_LEVEL: 'warn',
+    },
+    overrides: {
+      log: log.child({ component: 'probot' }) as never,
+      ...(options.Octokit ? { Octokit: options.Octokit } : {}),
+      ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    },
+  });
+  log.info({ appId, host: gheHost ?? 'github.com' }, 'the ticket bot is on');
+  return { probot, appId: Number(appId) };
+}
+
+function readPrivateKey(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `PRIVATE_KEY_PATH ${path} cannot be read (${(error as Error).message}); ` +
+        "point it at the GitHub App's private key (.pem) downloaded from the app's settings",
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,313 @@
+import { parseCsr } from '../ca/parse-csr.ts';
+import { approversFor } from '../core/approvers-config.ts';
+import { judgeCsr } from '../core/csr-policy.ts';
+import { classifyCustomerCode } from '../core/customer-code.ts';
+import { parseTicketForm } from '../core/ticket-form.ts';
+import {
+  certificateForRequest,
+  consentFor,
+  knownKeyStatus,
+  requestById,
+} from '../db/repositories/certificates.ts';
+import { addApproval, addTicketUpdate, ticketUpdateId } from '../queue/enqueue.ts';
+import { LABELS, stateLabel, type InstallationTicket, type TicketOperation } from '../queue/jobs.ts';
+import { addEnvironment } from '../services/environments.ts';
+import {
+  attachTicket,
+  isRegisteredForSupplier,
+  latestRequestOnLine,
+  requestWithCsr,
+  ticketKey,
+  ticketSubject,
+  type TicketSubject,
+} from '../services/tickets.ts';
+import { uploadCsr } from '../services/upload-csr.ts';
+import { renewedComment } from '../templates/decision-comments.ts';
+import {
+  approvalRequestComment,
+  authorNotRegisteredComment,
+  brokenConfigComment,
+  developmentCodeComment,
+  needsConfigComment,
+  needsInfoComment,
+  type CommentKind,
+} from '../templates/ticket-comments.ts';
+import { dashboardUrl, type BotDeps, type LoadApprovers } from './bot-deps.ts';
+
+/** The parts of an issue the intake reads (from the webhook payload). */
+export interface TicketIssue {
+  body: string | null | undefined;
+  labels: string[];
+  state: 'open' | 'closed' | string;
+  author: { login: string; id: number };
+}
+
+export type IntakeOutcome =
+  | 'not_a_request'
+  | 'closed'
+  | 'needs_info'
+  | 'author_not_registered'
+  | 'development_code'
+  | 'needs_config'
+  | 'asked'
+  | 'renewed';
+
+/** Whether an issue is a certificate approval request (product.md, "The ticket"). */
+export function isCertificateTicket(issue: Pick<TicketIssue, 'body' | 'labels'>): boolean {
+  if (issue.labels.some((l) => l.toLowerCase() === LABELS.request)) return true;
+  return parseTicketForm(issue.body).isCertificateRequest;
+}
+
+/**
+ * Checks a ticket and hands what follows to the queues: a reply listing every problem, or the
+ * approvers asked (a comment and an `approvals` job), or a renewal signed at once. Runs on
+ * every opened, edited or labelled event; all it adds is keyed so that running it again for an
+ * unchanged ticket adds nothing.
+ */
+export async function takeInTicket(
+  deps: BotDeps,
+  ticket: InstallationTicket,
+  issue: TicketIssue,
+  loadApprovers: LoadApprovers,
+  deliveryId: string,
+): Promise<IntakeOutcome> {
+  if (!isCertificateTicket(issue)) return 'not_a_request';
+  if (issue.state !== 'open') return 'closed';
+  const reply = replier(deps, ticket);
+  const form = parseTicketForm(issue.body);
+  const problems = form.problems.map((p) => p.message);
+  const { connector, version, customerCode, csr, details } = form.fields;
+  const kind = customerCode === undefined ? undefined : classifyCustomerCode(customerCode);
+  if (kind && !kind.ok) problems.push(kind.message);
+  if (kind?.ok && kind.kind === 'development' && connector && version) {
+    const body = developmentCodeComment({
+      issueNumber: ticket.number,
+      customerCode: kind.code,
+      dashboardUrl: dashboardUrl(deps.publicUrl, connector, version),
+    });
+    await reply('development-code', ticket.number, body, [], { edit: true });
+    return 'development_code';
+  }
+  if (!connector || !version || !customerCode || problems.length > 0) {
+    await needsInfo(reply, ticket, problems);
+    return 'needs_info';
+  }
+
+  const subject = await ticketSubject(deps.services, { technicalName: connector, version, customerCode });
+  if ('missing' in subject) {
+    const message =
+      subject.missing === 'connector'
+        ? `there is no connector with the technical name "${connector}"; check the name in the dashboard`
+        : `connector ${connector} has no version "${version}"; check the version in the dashboard`;
+    await needsInfo(reply, ticket, [message]);
+    return 'needs_info';
+  }
+  if (subject.version.state !== 'approved') {
+    await needsInfo(reply, ticket, [
+      `version ${version} of ${connector} is not approved by Nedap yet; staging and production ` +
+        'certificates are only issued for an approved version: ask Nedap to review it first',
+    ]);
+    return 'needs_info';
+  }
+  if (!(await isRegisteredForSupplier(deps.services, subject.supplier.id, issue.author))) {
+    const body = authorNotRegisteredComment({
+      issueNumber: ticket.number,
+      author: issue.author.login,
+      supplier: subject.supplier.name,
+    });
+    await reply('author-not-registered', ticket.number, body, [stateLabel(LABELS.needsInfo, issue.labels)]);
+    return 'author_not_registered';
+  }
+
+  const found = await findRequest(
+    deps,
+    ticket,
+    subject,
+    { connector, version, customerCode },
+    csr,
+    deliveryId,
+  );
+  if (!found.ok) {
+    await needsInfo(reply, ticket, found.problems);
+    return 'needs_info';
+  }
+  const request = found.request;
+  await attachTicket(deps.services, request.id, ticket);
+  const link = dashboardUrl(deps.publicUrl, connector, version);
+
+  if (request.state === 'signed') {
+    const certificate = await certificateForRequest(deps.services.db, request.id);
+    const consent = await consentFor(deps.services.db, request.lineId);
+    if (!certificate) throw new Error(`signed request ${request.id} has no certificate`);
+    const body = renewedComment({
+      requestId: request.id,
+      pem: certificate.pem,
+      serial: certificate.serial,
+      fingerprintSha256: certificate.fingerprintSha256,
+      notBefore: certificate.notBefore,
+      notAfter: certificate.notAfter,
+      commonName: certificate.commonName,
+      dashboardUrl: link,
+      consent: consent ? { approver: consent.approverLogin, approvedAt: consent.approvedAt } : undefined,
+    });
+    await reply('renewed', request.id, body, [
+      stateLabel(LABELS.approved, issue.labels),
+      { op: 'close', reason: 'completed' },
+    ]);
+    return 'renewed';
+  }
+
+  const approvers = await loadApprovers();
+  if (!approvers.ok) {
+    deps.log.warn({ problems: approvers.problems }, 'the approvers file cannot be used; told on the ticket');
+    const body = brokenConfigComment({ issueNumber: ticket.number, problems: approvers.problems });
+    await reply('broken-config', ticket.number, body, [stateLabel(LABELS.needsConfig, issue.labels)], {
+      edit: true,
+    });
+    return 'needs_config';
+  }
+  const ofCode = approversFor(approvers.config, customerCode);
+  if (!ofCode) {
+    const body = needsConfigComment({ issueNumber: ticket.number, customerCode });
+    await reply('needs-config', ticket.number, body, [stateLabel(LABELS.needsConfig, issue.labels)], {
+      edit: true,
+    });
+    return 'needs_config';
+  }
+  const body = approvalRequestComment({
+    requestId: request.id,
+    supplier: subject.supplier.name,
+    connector,
+    version,
+    customerCode,
+    organisation: ofCode.organisation,
+    csrSubject: request.subject ?? '',
+    csrSha256: request.csrSha256 ?? '',
+    details,
+    approvers: ofCode,
+    expireDays: approvers.config.expireDays,
+    dashboardUrl: link,
+  });
+  await reply('approval-request', request.id, body, [stateLabel(LABELS.awaiting, issue.labels)]);
+  await addApproval(
+    deps.queues,
+    {
+      requestId: request.id,
+      ticket,
+      approvers: { users: ofCode.users, teams: ofCode.teams },
+      reminderDays: approvers.config.reminderDays,
+      expireDays: approvers.config.expireDays,
+      askedAt: deps.services.now().getTime(),
+      reminders: 0,
+    },
+    deps.dayMs,
+  );
+  return 'asked';
+}
+
+type Reply = (
+  kind: CommentKind,
+  key: string | number,
+  body: string,
+  after: TicketOperation[],
+  options?: { edit?: boolean },
+) => Promise<void>;
+
+/** Queues a comment (and what follows it) on the ticket, keyed by the comment. */
+function replier(deps: BotDeps, ticket: InstallationTicket): Reply {
+  return async (kind, key, body, after, options = {}) => {
+    const edit = options.edit === true;
+    await addTicketUpdate(deps.queues, ticketUpdateId(kind, key, edit ? body : undefined), {
+      ticket,
+      operations: [{ op: 'comment', kind, key: String(key), body, edit }, ...after],
+      receivedAt: Date.now(),
+    });
+  };
+}
+
+async function needsInfo(reply: Reply, ticket: InstallationTicket, problems: string[]): Promise<void> {
+  const body = needsInfoComment({ issueNumber: ticket.number, problems });
+  // One status comment per ticket, edited when the problems change.
+  await reply('needs-info', ticket.number, body, [{ op: 'labels', add: [LABELS.needsInfo], remove: [] }], {
+    edit: true,
+  });
+}
+
+type Found =
+  | { ok: true; request: NonNullable<Awaited<ReturnType<typeof requestWithCsr>>> }
+  | { ok: false; problems: string[] };
+
+/**
+ * The request the ticket asks for: the CSR pasted in the ticket (uploaded on the line, which is
+ * added when missing), or else the CSR last uploaded on the line in the dashboard.
+ */
+async function findRequest(
+  deps: BotDeps,
+  ticket: InstallationTicket,
+  subject: TicketSubject,
+  where: { connector: string; version: string; customerCode: string },
+  csr: string | undefined,
+  deliveryId: string,
+): Promise<Found> {
+  const ctx = deps.services;
+  const supplier = { kind: 'supplier' as const, supplierId: subject.supplier.id };
+  if (csr === undefined) {
+    const latest = subject.line ? await latestRequestOnLine(ctx, subject.line.id) : undefined;
+    if (
+      latest &&
+      (latest.state === 'awaiting_approval' ||
+        (latest.state === 'signed' && latest.ticket === ticketKey(ticket)))
+    )
+      return { ok: true, request: latest };
+    return {
+      ok: false,
+      problems: [
+        `no CSR is waiting for approval on ${where.customerCode} of ${where.connector} ${where.version}: ` +
+          'paste the CSR under "CSR" in this ticket, or upload it on that line in the dashboard',
+      ],
+    };
+  }
+  const parsed = parseCsr(csr);
+  const verdict = judgeCsr(parsed, {
+    minRsaBits: ctx.minRsaBits,
+    connector: subject.connector.technicalName,
+    customerCode: where.customerCode,
+    knownKeys: parsed.ok ? await knownKeyStatus(ctx.db, parsed.facts.publicKeySha256) : new Map(),
+  });
+  const line = subject.line;
+  // A CSR already asked for (or signed) from this ticket is the request, not a reused key.
+  const earlier =
+    line && parsed.ok ? await requestWithCsr(ctx, line.id, parsed.facts.fingerprintSha256) : undefined;
+  if (earlier) return { ok: true, request: earlier };
+  if (!verdict.ok) return { ok: false, problems: verdict.violations.map((v) => `CSR: ${v.message}`) };
+  if (!line) {
+    const added = await addEnvironment(
+      ctx,
+      supplier,
+      { technicalName: where.connector, version: where.version },
+      {
+        customerCode: where.customerCode,
+      },
+    );
+    if (!added.ok && added.failures.some((f) => f.code !== 'environment_exists'))
+      return { ok: false, problems: added.failures.map((f) => f.message) };
+  }
+  const origin = { ticket: ticketKey(ticket), deliveryId };
+  const lineAddress = {
+    technicalName: where.connector,
+    version: where.version,
+    customerCode: where.customerCode,
+  };
+  const uploaded = await uploadCsr(ctx, supplier, lineAddress, csr, origin, { keepIdenticalWaiting: true });
+  if (uploaded.ok) {
+    const request = await requestById(ctx.db, uploaded.value.request.id);
+    if (!request) throw new Error(`the upload from ticket ${ticketKey(ticket)} left no request`);
+    return { ok: true, request };
+  }
+  // Another delivery for this ticket signed the same CSR a moment ago (key_reused): that is the one.
+  if (uploaded.failures.every((f) => f.code === 'key_reused') && line && parsed.ok) {
+    const raced = await requestWithCsr(ctx, line.id, parsed.facts.fingerprintSha256);
+    if (raced) return { ok: true, request: raced };
+  }
+  return { ok: false, problems: uploaded.failures.map((f) => `CSR: ${f.message}`) };
+}

@@ -1,0 +1,89 @@
+import type { Job } from 'bullmq';
+import { dashboardUrl } from '../bot/bot-deps.ts';
+import { findLineById } from '../db/repositories/catalog.ts';
+import { certificateForRequest } from '../db/repositories/certificates.ts';
+import type { Logger } from '../log.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { approveRequest } from '../services/decide-request.ts';
+import { approvedComment, csrChangedComment, refusalReply } from '../templates/decision-comments.ts';
+import { addTicketUpdate, promoteApproval, ticketUpdateId } from './enqueue.ts';
+import { LABELS, type SigningJob } from './jobs.ts';
+import type { Queues } from './queues.ts';
+
+export interface SigningDeps {
+  services: ServiceContext;
+  queues: Queues;
+  log: Logger;
+  publicUrl: string;
+  /** Seconds from the `/approve` delivery to the certificate being stored. */
+  observeSigning?: (seconds: number) => void;
+}
+
+/**
+ * Signs an approved request and queues its report on the ticket: the PEM comment first, then
+ * the reaction, the label and closing. Signing is idempotent (`alreadySigned`), so a worker
+ * that dies after signing and before queueing the report re-runs this job harmlessly, and the
+ * report's job id keeps it to one comment.
+ */
+export function processSigning(deps: SigningDeps) {
+  return async (job: Job<SigningJob>): Promise<{ outcome: string }> => {
+    const data = job.data;
+    const log = deps.log.child({ job: job.id, requestId: data.requestId, delivery: data.deliveryId });
+    const approver = { kind: 'approver' as const, login: data.approver.login, githubId: data.approver.id };
+    const result = await approveRequest(deps.services, approver, data.requestId, {
+      csrSha256: data.csrSha256,
+      commentId: data.commentId,
+      deliveryId: data.deliveryId,
+    });
+    if (!result.ok) {
+      const [first] = result.failures;
+      log.info({ failures: result.failures }, `approval not carried out: ${first?.code}`);
+      const body =
+        first?.code === 'csr_changed'
+          ? csrChangedComment({ requestId: data.requestId })
+          : refusalReply({
+              commentId: data.commentId,
+              commenter: data.approver.login,
+              reason: 'not_an_approver',
+              message: result.failures.map((f) => f.message).join('; '),
+            });
+      const kind = first?.code === 'csr_changed' ? 'csr-changed' : 'refusal';
+      const key = kind === 'csr-changed' ? data.requestId : String(data.commentId);
+      await addTicketUpdate(deps.queues, ticketUpdateId(kind, key), {
+        ticket: data.ticket,
+        operations: [{ op: 'comment', kind, key, body }],
+        receivedAt: data.receivedAt,
+      });
+      return { outcome: first?.code ?? 'refused' };
+    }
+    if (!result.value.alreadySigned) deps.observeSigning?.((Date.now() - data.receivedAt) / 1000);
+    const certificate = await certificateForRequest(deps.services.db, data.requestId);
+    const found = certificate ? await findLineById(deps.services.db, certificate.lineId) : undefined;
+    if (!certificate || !found)
+      throw new Error(`request ${data.requestId} is signed but its certificate is missing`);
+    const body = approvedComment({
+      requestId: data.requestId,
+      approver: data.approver.login,
+      pem: certificate.pem,
+      serial: certificate.serial,
+      fingerprintSha256: certificate.fingerprintSha256,
+      notBefore: certificate.notBefore,
+      notAfter: certificate.notAfter,
+      commonName: certificate.commonName,
+      dashboardUrl: dashboardUrl(deps.publicUrl, found.connector.technicalName, found.version.version),
+    });
+    await addTicketUpdate(deps.queues, ticketUpdateId('approved', data.requestId), {
+      ticket: data.ticket,
+      operations: [
+        { op: 'comment', kind: 'approved', key: data.requestId, body },
+        { op: 'react', commentId: data.commentId, content: '+1' },
+        { op: 'labels', add: [LABELS.approved], remove: [LABELS.awaiting] },
+        { op: 'close', reason: 'completed' },
+      ],
+      receivedAt: data.receivedAt,
+    });
+    await promoteApproval(deps.queues, data.requestId);
+    log.info({ serial: certificate.serial }, 'request approved and signed');
+    return { outcome: result.value.alreadySigned ? 'already_signed' : 'signed' };
+  };
+}

@@ -1,0 +1,79 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { runOperation, type OctokitForInstallation } from '../bot/ticket-operations.ts';
+import { classifyGitHubFailure } from '../core/github-retry.ts';
+import type { Logger } from '../log.ts';
+import type { TicketUpdateJob } from './jobs.ts';
+
+/** A GitHub failure worth another try after `delayMs` (BullMQ's custom backoff reads it). */
+export class GitHubRetryableError extends Error {
+  override name = 'GitHubRetryableError';
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface TicketUpdateDeps {
+  octokitFor: OctokitForInstallation;
+  appId: number;
+  log: Logger;
+  random?: () => number;
+}
+
+/**
+ * Runs the operations of a `github` job in order, recording progress after each so that a retry
+ * resumes where the last attempt stopped. A rate limit moves the job back to delayed until
+ * GitHub allows more (without using up an attempt); a transient failure is retried with backoff;
+ * a permanent one fails the job with the reason for Bull Board.
+ */
+export function processTicketUpdate(deps: TicketUpdateDeps) {
+  return async (job: Job<TicketUpdateJob>, token?: string): Promise<{ operations: number }> => {
+    const { ticket, operations } = job.data;
+    const log = deps.log.child({ job: job.id, ticket: `${ticket.owner}/${ticket.repo}#${ticket.number}` });
+    let done = job.data.done ?? 0;
+    const octokit = await deps.octokitFor(ticket.installationId);
+    try {
+      for (; done < operations.length; done++) {
+        const operation = operations[done]!;
+        const mayHaveRun = done === (job.data.done ?? 0) && (job.attemptsStarted > 1 || job.attemptsMade > 0);
+        await runOperation({ octokit, ticket, appId: deps.appId, mayHaveRun }, operation);
+        await job.updateData({ ...job.data, done: done + 1 });
+      }
+    } catch (error) {
+      const failure = error as {
+        status?: number;
+        response?: { headers?: Record<string, string> };
+        message?: string;
+      };
+      const verdict = classifyGitHubFailure({
+        status: failure.status,
+        headers: failure.response?.headers,
+        message: failure.message,
+        now: Date.now(),
+        attempt: job.attemptsMade + 1,
+        jitter: (deps.random ?? Math.random)(),
+      });
+      const step = `${operations[done]?.op ?? 'operation'} ${done + 1} of ${operations.length}`;
+      if (verdict.kind === 'rate_limited') {
+        log.warn({ until: verdict.until }, `${step}: ${verdict.reason}`);
+        await job.moveToDelayed(Date.now() + verdict.delayMs, token);
+        throw new DelayedError(verdict.reason);
+      }
+      if (verdict.kind === 'transient') {
+        log.warn(`${step}: ${verdict.reason}`);
+        throw new GitHubRetryableError(verdict.reason, verdict.delayMs);
+      }
+      log.error(`${step}: ${verdict.reason}`);
+      throw new UnrecoverableError(verdict.reason);
+    }
+    return { operations: operations.length };
+  };
+}
+
+/** BullMQ's backoff for `github` jobs: the delay the failure's classification chose. */
+export function githubBackoff(attemptsMade: number, _type?: string, error?: Error): number {
+  if (error instanceof GitHubRetryableError) return error.delayMs;
+  return Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), 15 * 60_000);
+}

@@ -1,0 +1,73 @@
+import { Worker, type Processor } from 'bullmq';
+import type { OctokitForInstallation } from '../bot/ticket-operations.ts';
+import type { Logger } from '../log.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { processApproval } from './approvals-worker.ts';
+import { redisConnection, type QueueName, type Queues } from './queues.ts';
+import { processSigning } from './signing-worker.ts';
+import { githubBackoff, processTicketUpdate } from './ticket-update-worker.ts';
+
+export interface WorkerDeps {
+  services: ServiceContext;
+  queues: Queues;
+  log: Logger;
+  redisUrl: string;
+  prefix: string;
+  publicUrl: string;
+  dayMs: number;
+  /** The GitHub App; without it the `github` queue is not worked (its jobs wait for a worker that has it). */
+  github: { appId: number; octokitFor: OctokitForInstallation } | undefined;
+  /** How many `github` jobs run at once; GitHub's secondary limits favour few. */
+  githubConcurrency?: number;
+  signingConcurrency?: number;
+  observeSigning?: (seconds: number) => void;
+}
+
+export interface RunningWorkers {
+  close(): Promise<void>;
+}
+
+/** Starts the workers of the approvals, signing and github queues. */
+export function startWorkers(deps: WorkerDeps): RunningWorkers {
+  const workers: Worker[] = [];
+  const start = <T>(name: QueueName, processor: Processor<T>, concurrency: number, extra = {}) => {
+    const worker = new Worker<T>(name, processor, {
+      connection: redisConnection(deps.redisUrl),
+      prefix: deps.prefix,
+      concurrency,
+      ...extra,
+    });
+    worker.on('error', (error) =>
+      deps.log.warn({ err: error, queue: name }, 'worker error (is Redis answering?)'),
+    );
+    worker.on('failed', (job, error) =>
+      deps.log.warn(
+        { queue: name, job: job?.id, attempts: job?.attemptsMade, err: error.message },
+        'job failed',
+      ),
+    );
+    workers.push(worker);
+  };
+  start('approvals', processApproval(deps), 10);
+  start('signing', processSigning(deps), deps.signingConcurrency ?? 8);
+  if (deps.github) {
+    start('github', processTicketUpdate({ ...deps.github, log: deps.log }), deps.githubConcurrency ?? 4, {
+      settings: { backoffStrategy: githubBackoff },
+    });
+  } else {
+    deps.log.warn('the GitHub App is not configured: ticket updates wait in the github queue');
+  }
+  return {
+    async close() {
+      await Promise.all(
+        workers.map(async (worker) => {
+          const connection = worker.opts.connection;
+          await worker.close();
+          if ('quit' in connection && typeof connection.quit === 'function') {
+            await connection.quit().catch(() => undefined);
+          }
+        }),
+      );
+    },
+  };
+}

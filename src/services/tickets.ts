@@ -1,0 +1,202 @@
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import { transition } from '../core/request-state.ts';
+import { appendAudit } from '../db/repositories/audit.ts';
+import { findConnector, findVersion, type LineRow } from '../db/repositories/catalog.ts';
+import { requestById, type RequestRow } from '../db/repositories/certificates.ts';
+import {
+  certificateRequests,
+  environmentLines,
+  supplierGithubLogins,
+  suppliers,
+  webhookDeliveries,
+} from '../db/schema.ts';
+import { describeActor, type Actor } from './actor.ts';
+import type { ServiceContext } from './context.ts';
+import { failure, notFound, success, type Outcome } from './outcome.ts';
+
+/** A support ticket: a GitHub issue in the support repository. */
+export interface TicketRef {
+  owner: string;
+  repo: string;
+  number: number;
+}
+
+/** How a ticket is written on a request and in the audit log: `owner/repo#number`. */
+export function ticketKey(ticket: TicketRef): string {
+  return `${ticket.owner}/${ticket.repo}#${ticket.number}`;
+}
+
+export interface TicketSubject {
+  connector: { id: string; technicalName: string; name: string };
+  version: { id: string; version: string; state: 'editable' | 'approved' };
+  supplier: { id: string; name: string; email: string };
+  /** The line of the ticket's customer code, when the supplier added it. */
+  line: LineRow | undefined;
+}
+
+/** What a ticket names, looked up without a supplier scope (the bot acts for Nedap). */
+export async function ticketSubject(
+  ctx: ServiceContext,
+  where: { technicalName: string; version: string; customerCode: string },
+): Promise<TicketSubject | { missing: 'connector' | 'version' }> {
+  const found = await findVersion(ctx.db, where.technicalName, where.version, undefined);
+  if (!found) {
+    const connector = await findConnector(ctx.db, where.technicalName, undefined);
+    return { missing: connector ? 'version' : 'connector' };
+  }
+  const [supplier] = await ctx.db
+    .select({ id: suppliers.id, name: suppliers.name, email: suppliers.email })
+    .from(suppliers)
+    .where(eq(suppliers.id, found.connector.supplierId));
+  if (!supplier) throw new Error(`connector ${found.connector.technicalName} has no supplier`);
+  const [line] = await ctx.db
+    .select()
+    .from(environmentLines)
+    .where(
+      and(
+        eq(environmentLines.versionId, found.version.id),
+        eq(environmentLines.customerCode, where.customerCode),
+      ),
+    );
+  return { connector: found.connector, version: found.version, supplier, line };
+}
+
+/** The GitHub logins registered for a supplier, lower-cased. */
+export async function supplierLogins(ctx: ServiceContext, supplierId: string): Promise<string[]> {
+  const rows = await ctx.db
+    .select({ login: supplierGithubLogins.login })
+    .from(supplierGithubLogins)
+    .where(eq(supplierGithubLogins.supplierId, supplierId));
+  return rows.map((r) => r.login);
+}
+
+/**
+ * Whether a GitHub account is registered for the supplier. The login is matched without case;
+ * the first time it is seen its numeric id is recorded, and from then on the id must match too,
+ * so that someone who takes over a renamed login cannot act for the supplier.
+ */
+export async function isRegisteredForSupplier(
+  ctx: ServiceContext,
+  supplierId: string,
+  account: { login: string; id: number },
+): Promise<boolean> {
+  const login = account.login.trim().toLowerCase();
+  const [row] = await ctx.db
+    .select()
+    .from(supplierGithubLogins)
+    .where(and(eq(supplierGithubLogins.supplierId, supplierId), eq(supplierGithubLogins.login, login)));
+  if (!row) return false;
+  if (row.githubUserId === null) {
+    await ctx.db
+      .update(supplierGithubLogins)
+      .set({ githubUserId: account.id })
+      .where(eq(supplierGithubLogins.id, row.id));
+    return true;
+  }
+  return row.githubUserId === account.id;
+}
+
+/** The newest request on a line with this CSR (by fingerprint) that is waiting or signed. */
+export async function requestWithCsr(
+  ctx: ServiceContext,
+  lineId: string,
+  csrSha256: string,
+): Promise<RequestRow | undefined> {
+  const [row] = await ctx.db
+    .select()
+    .from(certificateRequests)
+    .where(
+      and(
+        eq(certificateRequests.lineId, lineId),
+        eq(certificateRequests.csrSha256, csrSha256),
+        inArray(certificateRequests.state, ['awaiting_approval', 'approved', 'signed']),
+      ),
+    )
+    .orderBy(desc(certificateRequests.createdAt))
+    .limit(1);
+  return row;
+}
+
+/** The newest request on a line. */
+export async function latestRequestOnLine(
+  ctx: ServiceContext,
+  lineId: string,
+): Promise<RequestRow | undefined> {
+  const [row] = await ctx.db
+    .select()
+    .from(certificateRequests)
+    .where(eq(certificateRequests.lineId, lineId))
+    .orderBy(desc(certificateRequests.createdAt), desc(certificateRequests.id))
+    .limit(1);
+  return row;
+}
+
+/** The newest request a ticket asked for; commands act on it. */
+export async function requestOfTicket(
+  ctx: ServiceContext,
+  ticket: TicketRef,
+): Promise<RequestRow | undefined> {
+  const [row] = await ctx.db
+    .select()
+    .from(certificateRequests)
+    .where(eq(certificateRequests.ticket, ticketKey(ticket)))
+    .orderBy(desc(certificateRequests.createdAt), desc(certificateRequests.id))
+    .limit(1);
+  return row;
+}
+
+/** Records that a ticket asks for this request (the ticket a command on it must come from). */
+export async function attachTicket(ctx: ServiceContext, requestId: string, ticket: TicketRef): Promise<void> {
+  await ctx.db
+    .update(certificateRequests)
+    .set({ ticket: ticketKey(ticket), updatedAt: new Date() })
+    .where(eq(certificateRequests.id, requestId));
+}
+
+/** Nobody decided in time: the waiting request expires (audited). */
+export async function expireRequest(
+  ctx: ServiceContext,
+  requestId: string,
+  actor: Actor = { kind: 'system' },
+): Promise<Outcome<{ id: string }>> {
+  return ctx.db.transaction(async (tx) => {
+    const request = await requestById(tx, requestId, true);
+    if (!request) return notFound(`request ${requestId}`);
+    const next = transition(request.state, { type: 'expired' });
+    if (!next.ok) return failure(next.code, next.message);
+    await tx
+      .update(certificateRequests)
+      .set({ state: 'expired', updatedAt: new Date() })
+      .where(eq(certificateRequests.id, requestId));
+    await appendAudit(tx, {
+      actor: describeActor(actor),
+      action: 'request.expired',
+      subjectType: 'request',
+      subjectId: requestId,
+      requestId,
+      reason: 'nobody approved or rejected it in time',
+    });
+    return success({ id: requestId });
+  });
+}
+
+/**
+ * Claims a webhook delivery: true the first time its id is seen, false for a redelivery.
+ * {@link releaseDelivery} gives a claim back when handling failed.
+ */
+export async function claimDelivery(
+  ctx: ServiceContext,
+  deliveryId: string,
+  event: string,
+): Promise<boolean> {
+  const rows = await ctx.db
+    .insert(webhookDeliveries)
+    .values({ deliveryId, event })
+    .onConflictDoNothing()
+    .returning({ id: webhookDeliveries.deliveryId });
+  return rows.length === 1;
+}
+
+export async function releaseDelivery(ctx: ServiceContext, deliveryId: string): Promise<void> {
+  await ctx.db.delete(webhookDeliveries).where(eq(webhookDeliveries.deliveryId, deliveryId));
+}
