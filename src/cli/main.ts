@@ -9,6 +9,7 @@ import { UsageError, type Output } from './output.ts';
 const USAGE = `usage: ons-certs <command>
 
   serve                                   run the service (what npm start runs)
+  worker                                  run the queue workers only (no HTTP), to scale out
   csr check <file> [--connector NAME] [--customer-code CODE] [--json]
                                           check a CSR against the Ons API requirements
   ca init [--force] [--cn NAME]           create the CA where the configuration says
@@ -26,6 +27,9 @@ export async function main(argv: string[], output: Output = defaultOutput): Prom
     switch (command) {
       case 'serve':
         return await serve(await config(), rest);
+      case 'worker':
+        if (rest.length > 0) throw new UsageError(`worker takes no arguments (got "${rest.join(' ')}")`);
+        return await serve({ ...(await config()), workers: 'worker' }, []);
       case 'csr':
         if (rest[0] !== 'check') throw new UsageError(`unknown csr command "${rest[0] ?? ''}"`);
         return await csrCheck(rest.slice(1), await config(), output);

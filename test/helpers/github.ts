@@ -129,7 +129,7 @@ export const APPROVERS_YAML = `organisations:
     customer_codes: [TE1234, CF1234]
     approvers: [alice, "@zorggroep-oost/certificate-approvers"]
   - name: Thuiszorg West
-    customer_codes: [TE5678]
+    customer_codes: [TE5678, TE5679]
     approvers: [mallory]
 reminder_days: 3
 expire_days: 30
