@@ -126,7 +126,7 @@ export function ticketBody(fields: {
 
 export const APPROVERS_YAML = `organisations:
   - name: Zorggroep Oost
-    customer_codes: [TE1234, CF1234]
+    customer_codes: [TE1234, CF1234, TE1235, TE1236, CF1235]
     approvers: [alice, "@zorggroep-oost/certificate-approvers"]
   - name: Thuiszorg West
     customer_codes: [TE5678, TE5679]
@@ -177,6 +177,11 @@ export const github = {
         (b: { state: string; state_reason: string }) => b.state === 'closed' && b.state_reason === reason,
       )
       .reply(200, { number: issue, state: 'closed' }),
+  /** A reaction on whichever comment (of concurrent ones) the bot acted on. */
+  anyReaction: (content = '+1') =>
+    nock(API)
+      .post(/\/repos\/nedap-ons\/support\/issues\/comments\/\d+\/reactions/, (b: { content: string }) => b.content === content)
+      .reply(201, { id: 1, content }),
   reaction: (commentId: number, content = '+1') =>
     nock(API)
       .post(
@@ -196,6 +201,8 @@ function sameSet(a: string[], b: string[]): boolean {
 
 export interface BotHarness {
   url: string;
+  /** QUEUE_PREFIX and DATABASE_URL of this service (another process may share them). */
+  env: Record<string, string>;
   service: RunningService;
   deliver(event: string, payload: unknown, deliveryId?: string): Promise<Response>;
   call<T>(verb: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: T }>;
@@ -236,6 +243,7 @@ export async function startBot(
   const url = service.url;
   return {
     url,
+    env,
     service,
     deliver: (event, payload, deliveryId = randomUUID()) => {
       const body = JSON.stringify(payload);
