@@ -1,27 +1,10 @@
-import { parseCsr } from '../ca/parse-csr.ts';
 import { approversFor } from '../core/approvers-config.ts';
-import { judgeCsr } from '../core/csr-policy.ts';
 import { classifyCustomerCode } from '../core/customer-code.ts';
 import { parseTicketForm } from '../core/ticket-form.ts';
-import {
-  certificateForRequest,
-  consentFor,
-  knownKeyStatus,
-  requestById,
-} from '../db/repositories/certificates.ts';
+import { certificateForRequest, consentFor } from '../db/repositories/certificates.ts';
 import { addApproval, addTicketUpdate, ticketUpdateId } from '../queue/enqueue.ts';
 import { LABELS, stateLabel, type InstallationTicket, type TicketOperation } from '../queue/jobs.ts';
-import { addEnvironment } from '../services/environments.ts';
-import {
-  attachTicket,
-  isRegisteredForSupplier,
-  latestRequestOnLine,
-  requestWithCsr,
-  ticketKey,
-  ticketSubject,
-  type TicketSubject,
-} from '../services/tickets.ts';
-import { uploadCsr } from '../services/upload-csr.ts';
+import { attachTicket, isRegisteredForSupplier, ticketSubject } from '../services/tickets.ts';
 import { renewedComment } from '../templates/decision-comments.ts';
 import {
   approvalRequestComment,
@@ -33,6 +16,7 @@ import {
   type CommentKind,
 } from '../templates/ticket-comments.ts';
 import { dashboardUrl, type BotDeps, type LoadApprovers } from './bot-deps.ts';
+import { findRequest } from './ticket-request.ts';
 
 /** The parts of an issue the intake reads (from the webhook payload). */
 export interface TicketIssue {
@@ -231,83 +215,4 @@ async function needsInfo(reply: Reply, ticket: InstallationTicket, problems: str
   await reply('needs-info', ticket.number, body, [{ op: 'labels', add: [LABELS.needsInfo], remove: [] }], {
     edit: true,
   });
-}
-
-type Found =
-  | { ok: true; request: NonNullable<Awaited<ReturnType<typeof requestWithCsr>>> }
-  | { ok: false; problems: string[] };
-
-/**
- * The request the ticket asks for: the CSR pasted in the ticket (uploaded on the line, which is
- * added when missing), or else the CSR last uploaded on the line in the dashboard.
- */
-async function findRequest(
-  deps: BotDeps,
-  ticket: InstallationTicket,
-  subject: TicketSubject,
-  where: { connector: string; version: string; customerCode: string },
-  csr: string | undefined,
-  deliveryId: string,
-): Promise<Found> {
-  const ctx = deps.services;
-  const supplier = { kind: 'supplier' as const, supplierId: subject.supplier.id };
-  if (csr === undefined) {
-    const latest = subject.line ? await latestRequestOnLine(ctx, subject.line.id) : undefined;
-    if (
-      latest &&
-      (latest.state === 'awaiting_approval' ||
-        (latest.state === 'signed' && latest.ticket === ticketKey(ticket)))
-    )
-      return { ok: true, request: latest };
-    return {
-      ok: false,
-      problems: [
-        `no CSR is waiting for approval on ${where.customerCode} of ${where.connector} ${where.version}: ` +
-          'paste the CSR under "CSR" in this ticket, or upload it on that line in the dashboard',
-      ],
-    };
-  }
-  const parsed = parseCsr(csr);
-  const verdict = judgeCsr(parsed, {
-    minRsaBits: ctx.minRsaBits,
-    connector: subject.connector.technicalName,
-    customerCode: where.customerCode,
-    knownKeys: parsed.ok ? await knownKeyStatus(ctx.db, parsed.facts.publicKeySha256) : new Map(),
-  });
-  const line = subject.line;
-  // A CSR already asked for (or signed) from this ticket is the request, not a reused key.
-  const earlier =
-    line && parsed.ok ? await requestWithCsr(ctx, line.id, parsed.facts.fingerprintSha256) : undefined;
-  if (earlier) return { ok: true, request: earlier };
-  if (!verdict.ok) return { ok: false, problems: verdict.violations.map((v) => `CSR: ${v.message}`) };
-  if (!line) {
-    const added = await addEnvironment(
-      ctx,
-      supplier,
-      { technicalName: where.connector, version: where.version },
-      {
-        customerCode: where.customerCode,
-      },
-    );
-    if (!added.ok && added.failures.some((f) => f.code !== 'environment_exists'))
-      return { ok: false, problems: added.failures.map((f) => f.message) };
-  }
-  const origin = { ticket: ticketKey(ticket), deliveryId };
-  const lineAddress = {
-    technicalName: where.connector,
-    version: where.version,
-    customerCode: where.customerCode,
-  };
-  const uploaded = await uploadCsr(ctx, supplier, lineAddress, csr, origin, { keepIdenticalWaiting: true });
-  if (uploaded.ok) {
-    const request = await requestById(ctx.db, uploaded.value.request.id);
-    if (!request) throw new Error(`the upload from ticket ${ticketKey(ticket)} left no request`);
-    return { ok: true, request };
-  }
-  // Another delivery for this ticket signed the same CSR a moment ago (key_reused): that is the one.
-  if (uploaded.failures.every((f) => f.code === 'key_reused') && line && parsed.ok) {
-    const raced = await requestWithCsr(ctx, line.id, parsed.facts.fingerprintSha256);
-    if (raced) return { ok: true, request: raced };
-  }
-  return { ok: false, problems: uploaded.failures.map((f) => `CSR: ${f.message}`) };
 }
