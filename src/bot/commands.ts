@@ -1,14 +1,20 @@
 import { approversFor, type ApproverTeam } from '../core/approvers-config.ts';
 import { parseCommand } from '../core/command.ts';
+import { parseTicketForm } from '../core/ticket-form.ts';
 import { mayDecide, type MayDecideInput } from '../core/may-approve.ts';
 import { addSigning, addTicketUpdate, promoteApproval, ticketUpdateId } from '../queue/enqueue.ts';
 import { LABELS, stateLabel, type InstallationTicket } from '../queue/jobs.ts';
 import { rejectRequest } from '../services/decide-request.ts';
 import { requestOfTicket, supplierLogins, ticketSubject } from '../services/tickets.ts';
 import { findLineById } from '../db/repositories/catalog.ts';
-import { refusalReply, rejectedComment, unknownCommandReply } from '../templates/decision-comments.ts';
+import {
+  csrChangedComment,
+  refusalReply,
+  rejectedComment,
+  unknownCommandReply,
+} from '../templates/decision-comments.ts';
 import type { BotDeps, LoadApprovers } from './bot-deps.ts';
-import { isCertificateTicket, type TicketIssue } from './intake.ts';
+import { isCertificateTicket, takeInTicket, type TicketIssue } from './intake.ts';
 
 /** A new comment on a ticket, from the webhook payload. */
 export interface TicketComment {
@@ -19,7 +25,14 @@ export interface TicketComment {
 }
 
 export type CommandOutcome =
-  'no_command' | 'ignored' | 'unknown_command' | 'refused' | 'not_waiting' | 'approved' | 'rejected';
+  | 'no_command'
+  | 'ignored'
+  | 'unknown_command'
+  | 'refused'
+  | 'not_waiting'
+  | 'approved'
+  | 'rejected'
+  | 'asked_again';
 
 /** Asks GitHub whether a user is an active member of a team, at the time of the comment. */
 export type TeamMembership = (team: ApproverTeam, login: string) => Promise<boolean>;
@@ -59,6 +72,24 @@ export async function handleComment(
   }
 
   const request = await requestOfTicket(deps.services, ticket);
+  if (issue.state === 'open' && request?.state === 'superseded' && !parseTicketForm(issue.body).fields.csr) {
+    // A newer CSR was uploaded on the line in the dashboard: the approval binds to the CSR shown,
+    // so the approvers are asked again for the new one rather than approving either.
+    await addTicketUpdate(deps.queues, ticketUpdateId('csr-changed', request.id), {
+      ticket,
+      operations: [
+        {
+          op: 'comment',
+          kind: 'csr-changed',
+          key: request.id,
+          body: csrChangedComment({ requestId: request.id }),
+        },
+      ],
+      receivedAt: Date.now(),
+    });
+    const outcome = await takeInTicket(deps, ticket, issue, loadApprovers, deliveryId);
+    return outcome === 'asked' ? 'asked_again' : 'not_waiting';
+  }
   if (issue.state !== 'open' || !request || request.state !== 'awaiting_approval') {
     const why =
       issue.state !== 'open'

@@ -193,3 +193,46 @@ describe('refused commands change nothing', () => {
     expect((await world.line('TE5679'))?.request?.state).toBe('awaiting_approval');
   });
 });
+
+describe('the CSR changes before the decision', () => {
+  it('a newer upload in the dashboard: an /approve asks the approvers again for the new CSR', async () => {
+    const lines = '/api/connectors/hr_integration/versions/1.0/environments';
+    await world.bot.call('POST', lines, world.supplierToken, { customerCode: 'TE1236' });
+    const first = await makeCsr('hr_integration-TE1236-first');
+    await world.bot.call('PUT', `${lines}/TE1236/csr`, world.supplierToken, first.csr);
+    const issue = {
+      number: 81,
+      body: ticketBody({ connector: 'hr_integration', version: '1.0', customerCode: 'TE1236' }),
+    };
+    const asked = [
+      github.config(APPROVERS_YAML),
+      github.comment(81, (b) => b.includes('ons-certs:approval-request:')),
+      github.labels(81, ['awaiting-approval']),
+    ];
+    await world.bot.deliver('issues', issueEvent('opened', issue));
+    await eventually(() => expect(asked.every((s) => s.isDone())).toBe(true));
+    const before = await world.line('TE1236');
+    assertGitHubDone();
+
+    const second = await makeCsr('hr_integration-TE1236-second');
+    await world.bot.call('PUT', `${lines}/TE1236/csr`, world.supplierToken, second.csr);
+    const after = await world.line('TE1236');
+    let askedAgain = '';
+    const again = [
+      github.config(APPROVERS_YAML),
+      github.comment(81, (b) => b.includes(`ons-certs:csr-changed:${before?.request?.id}`)),
+      github.comment(81, (b) => {
+        askedAgain = b;
+        return b.includes(`ons-certs:approval-request:${after?.request?.id}`);
+      }),
+      github.labels(81, ['awaiting-approval']),
+    ];
+    const labelled = { ...issue, labels: ['certificate-approval', 'awaiting-approval'] };
+    await world.comment(labelled, 8101, '/approve', alice);
+    await eventually(() => expect(again.every((s) => s.isDone())).toBe(true));
+    expect(askedAgain).toContain('@alice');
+    // Nothing was signed: the approvers decide on the new CSR.
+    expect((await world.line('TE1236'))?.request?.state).toBe('awaiting_approval');
+    expect((await world.line('TE1236'))?.certificate).toBeUndefined();
+  });
+});
