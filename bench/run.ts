@@ -2,11 +2,13 @@
 // same run (the machines are shared and noisy; bare times mean little). `npm run bench -- ca`
 // runs only the named ones.
 import { runCaBenchmark } from './ca.ts';
+import { runPipelineBenchmark } from './pipeline.ts';
 import { runUploadBenchmark } from './upload.ts';
 
 const benchmarks: Record<string, () => Promise<string[]>> = {
   ca: runCaBenchmark,
   upload: runUploadBenchmark,
+  pipeline: runPipelineBenchmark,
 };
 
 const wanted = process.argv.slice(3).filter((a) => !a.startsWith('-'));
