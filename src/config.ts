@@ -28,6 +28,8 @@ export interface Config {
   mailFrom: string;
   supportRepo: string | undefined;
   reminderDays: number;
+  /** EXPIRY_SCAN_AT: the time of day (UTC) of the daily expiry scan. */
+  expiryScanAt: { hour: number; minute: number };
   workers: 'all' | 'web' | 'worker';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -104,6 +106,13 @@ const schema = z
       z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'must be owner/name' }),
     ),
     REMINDER_DAYS: integer(1, 365, 30),
+    EXPIRY_SCAN_AT: z.preprocess(
+      blankAsUnset,
+      z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be a time of day (UTC) such as 03:00' })
+        .default('03:00'),
+    ),
     WORKERS: z.preprocess(blankAsUnset, z.enum(['all', 'web', 'worker']).default('all')),
     LOG_LEVEL: z.preprocess(
       blankAsUnset,
@@ -169,6 +178,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     mailFrom: e.MAIL_FROM,
     supportRepo: e.SUPPORT_REPO,
     reminderDays: e.REMINDER_DAYS,
+    expiryScanAt: Object.freeze({
+      hour: Number(e.EXPIRY_SCAN_AT.slice(0, 2)),
+      minute: Number(e.EXPIRY_SCAN_AT.slice(3, 5)),
+    }),
     workers: e.WORKERS,
     logLevel: e.LOG_LEVEL,
   });

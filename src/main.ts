@@ -15,6 +15,8 @@ import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import type { Logger } from './log.ts';
 import { openQueues, redisConnection } from './queue/queues.ts';
+import { createMailNotifier } from './mail/mail-notifier.ts';
+import { createMailer } from './mail/mailer.ts';
 import { ensureRedis } from './queue/redis-availability.ts';
 import { startWorkers } from './queue/workers.ts';
 import type { ServiceContext } from './services/context.ts';
@@ -84,7 +86,10 @@ export async function startService(
     log.warn({ err: error }, 'queue error (is Redis answering?)'),
   );
   const database = await openConfiguredDatabase(config, log);
-  const services = serviceContext(config, database, ca, log);
+  const services: ServiceContext = {
+    ...serviceContext(config, database, ca, log),
+    notifier: createMailNotifier({ db: database.db, queues, log, publicUrl: config.publicUrl }),
+  };
   const metrics = createMetrics({ queues, db: database.db });
   const github = createGitHubApp(config, log, options.github);
   const dayMs = options.dayMs ?? DAY_MS;
@@ -104,6 +109,9 @@ export async function startService(
             appId: github.appId,
             octokitFor: (installationId) => github.probot.auth(installationId),
           },
+          mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }, log),
+          reminderDays: config.reminderDays,
+          expiryScanAt: config.expiryScanAt,
           observeSigning: (seconds) => metrics.signingSeconds.observe({ origin: 'approval' }, seconds),
         });
   const closeBackends = async () => {

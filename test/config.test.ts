@@ -129,6 +129,12 @@ describe('loadConfig', () => {
     expect(errorFor(env).message).toContain('CA_CERT_PATH and CA_KEY_PATH must be set together');
   });
 
+  it('reads the time of the daily expiry scan, 03:00 UTC by default', () => {
+    expect(loadConfig({}).expiryScanAt).toEqual({ hour: 3, minute: 0 });
+    expect(loadConfig({ EXPIRY_SCAN_AT: '22:45' }).expiryScanAt).toEqual({ hour: 22, minute: 45 });
+    expect(() => loadConfig({ EXPIRY_SCAN_AT: '25:00' })).toThrow(/EXPIRY_SCAN_AT must be a time of day/);
+  });
+
   it('treats blank values as unset', () => {
     const blank = loadConfig({
       PORT: '',

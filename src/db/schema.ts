@@ -116,6 +116,8 @@ export const certificateRequests = pgTable(
     errors: jsonb('errors').$type<{ code: string; message: string }[]>(),
     /** owner/repo#number of the support ticket, once there is one. */
     ticket: text('ticket'),
+    /** The GitHub App installation that can write on that ticket (for later reminders there). */
+    ticketInstallationId: bigint('ticket_installation_id', { mode: 'number' }),
     decidedBy: text('decided_by'),
     decisionReason: text('decision_reason'),
     createdAt: createdAt(),
@@ -183,7 +185,13 @@ export const certificates = pgTable(
     disabledReason: text('disabled_reason'),
     createdAt: createdAt(),
   },
-  (t) => [index('certificates_line').on(t.lineId, t.notAfter)],
+  (t) => [
+    index('certificates_line').on(t.lineId, t.notAfter),
+    // The daily expiry scan reads enabled certificates by expiry date.
+    index('certificates_enabled_expiry')
+      .on(t.notAfter)
+      .where(sql`${t.enabled}`),
+  ],
 );
 
 /** Append-only (a trigger refuses UPDATE and DELETE): who did what, when, why, from where. */
@@ -215,3 +223,39 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   event: text('event').notNull(),
   receivedAt: createdAt(),
 });
+
+export const MAIL_KINDS = [
+  'expiry_reminder',
+  'expired',
+  'certificate_issued',
+  'request_rejected',
+  'certificate_disabled',
+] as const;
+
+/**
+ * Every e-mail the service sends, by its job id (derived from what it is about, so a message is
+ * queued once): what it was, to whom, and what became of it. For the expiry notices the row is
+ * the record that a certificate was reminded: one per certificate, whatever scans run.
+ */
+export const mailMessages = pgTable(
+  'mail_messages',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: MAIL_KINDS }).notNull(),
+    certificateId: uuid('certificate_id').references(() => certificates.id),
+    recipient: text('recipient').notNull(),
+    subject: text('subject').notNull(),
+    state: text('state', { enum: ['queued', 'sent', 'failed', 'logged'] })
+      .notNull()
+      .default('queued'),
+    failure: text('failure'),
+    createdAt: createdAt(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('mail_messages_one_expiry_notice')
+      .on(t.certificateId)
+      .where(sql`${t.kind} in ('expiry_reminder', 'expired')`),
+    index('mail_messages_state').on(t.state),
+  ],
+);

@@ -2,7 +2,10 @@ import { Worker, type Processor } from 'bullmq';
 import type { OctokitForInstallation } from '../bot/ticket-operations.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../services/context.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import { processApproval } from './approvals-worker.ts';
+import { processMail } from './mail-worker.ts';
+import { processMaintenance, scheduleMaintenance } from './maintenance-worker.ts';
 import { redisConnection, type QueueName, type Queues } from './queues.ts';
 import { processSigning } from './signing-worker.ts';
 import { githubBackoff, processTicketUpdate } from './ticket-update-worker.ts';
@@ -21,13 +24,17 @@ export interface WorkerDeps {
   githubConcurrency?: number;
   signingConcurrency?: number;
   observeSigning?: (seconds: number) => void;
+  mailer: Mailer;
+  /** REMINDER_DAYS and the time of day (UTC) of the daily expiry scan. */
+  reminderDays: number;
+  expiryScanAt: { hour: number; minute: number };
 }
 
 export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts the workers of the approvals, signing and github queues. */
+/** Starts the workers of the five queues, and schedules the daily expiry scan. */
 export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const workers: Worker[] = [];
   const start = <T>(name: QueueName, processor: Processor<T>, concurrency: number, extra = {}) => {
@@ -50,6 +57,22 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   };
   start('approvals', processApproval(deps), 10);
   start('signing', processSigning(deps), deps.signingConcurrency ?? 8);
+  start('mail', processMail({ db: deps.services.db, mailer: deps.mailer, log: deps.log }), 4);
+  start(
+    'maintenance',
+    processMaintenance({
+      db: deps.services.db,
+      queues: deps.queues,
+      log: deps.log,
+      publicUrl: deps.publicUrl,
+      reminderDays: deps.reminderDays,
+      now: deps.services.now,
+    }),
+    1,
+  );
+  void scheduleMaintenance(deps.queues, deps.expiryScanAt, deps.services.now()).catch((error: unknown) =>
+    deps.log.error({ err: error }, 'the daily expiry scan could not be scheduled (is Redis answering?)'),
+  );
   if (deps.github) {
     start('github', processTicketUpdate({ ...deps.github, log: deps.log }), deps.githubConcurrency ?? 4, {
       settings: { backoffStrategy: githubBackoff },
@@ -59,6 +82,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   }
   return {
     async close() {
+      deps.mailer.close();
       await Promise.all(
         workers.map(async (worker) => {
           const connection = worker.opts.connection;

@@ -30,7 +30,9 @@ export async function setCertificateEnabled(
     );
   }
   if (!SERIAL.test(serial)) return notFound(`certificate ${serialInput}`);
-  return ctx.db.transaction(async (tx) => {
+  const at = ctx.now();
+  let disabledId: string | undefined;
+  const outcome = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.select().from(certificates).where(eq(certificates.serial, serial)).for('update');
     const scope = supplierScope(actor);
     if (!row) return notFound(`certificate ${serial}`);
@@ -44,7 +46,7 @@ export async function setCertificateEnabled(
       .set(
         raw.enabled
           ? { enabled: true, disabledAt: null, disabledReason: null }
-          : { enabled: false, disabledAt: ctx.now(), disabledReason: reason },
+          : { enabled: false, disabledAt: at, disabledReason: reason },
       )
       .where(eq(certificates.id, row.id))
       .returning();
@@ -56,6 +58,16 @@ export async function setCertificateEnabled(
       requestId: row.requestId,
       reason: reason || undefined,
     });
+    if (!raw.enabled) disabledId = row.id;
     return success(certificateView(updated!));
   });
+  if (outcome.ok && disabledId) {
+    await ctx.notifier?.certificateDisabled({
+      certificateId: disabledId,
+      by: describeActor(actor),
+      reason,
+      at,
+    });
+  }
+  return outcome;
 }

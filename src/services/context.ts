@@ -1,4 +1,5 @@
 import type { CertificateAuthority } from '../ca/certificate-authority.ts';
+import type { Notifier } from '../core/notifier.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 
@@ -12,4 +13,6 @@ export interface ServiceContext {
   minRsaBits: number;
   /** PUBLIC_URL/crl, written into every certificate. */
   crlDistributionPoint: string | undefined;
+  /** Tells the people concerned about committed changes (e-mail); absent means nobody is told. */
+  notifier?: Notifier | undefined;
 }

@@ -41,8 +41,8 @@ export async function approveRequest(
   approver: Extract<Actor, { kind: 'approver' }>,
   requestId: string,
   decision: Decision = {},
-): Promise<Outcome<RequestResult & { alreadySigned: boolean }>> {
-  return retryOnUniqueViolation(() =>
+): Promise<Outcome<RequestResult & { alreadySigned: boolean; certificateId?: string }>> {
+  const outcome = await retryOnUniqueViolation(() =>
     ctx.db.transaction(async (tx) => {
       const request = await requestById(tx, requestId, true);
       if (!request) return notFound(`request ${requestId}`);
@@ -58,6 +58,7 @@ export async function approveRequest(
             request: { id: request.id, state: 'signed' as const },
             certificate: certificateView(existing),
             alreadySigned: true,
+            certificateId: existing.id,
           });
         }
         return failure(next.code, next.message);
@@ -102,9 +103,18 @@ export async function approveRequest(
         request: { id: request.id, state: 'signed' as const },
         certificate: newCertificateView(certificate),
         alreadySigned: false,
+        certificateId: certificate.id,
       });
     }),
   );
+  if (outcome.ok && !outcome.value.alreadySigned && outcome.value.certificateId) {
+    await ctx.notifier?.certificateIssued({
+      certificateId: outcome.value.certificateId,
+      how: 'approval',
+      approver: approver.login,
+    });
+  }
+  return outcome;
 }
 
 /** Marks a waiting request invalid when its key was certified meanwhile; the failure, or undefined. */
@@ -152,7 +162,7 @@ export async function rejectRequest(
 ): Promise<Outcome<RequestResult>> {
   const why = reason.trim();
   if (why === '') return failure('reason_required', 'say why the request is rejected: /reject <reason>');
-  return ctx.db.transaction(async (tx) => {
+  const outcome = await ctx.db.transaction(async (tx) => {
     const request = await requestById(tx, requestId, true);
     if (!request) return notFound(`request ${requestId}`);
     const next = transition(request.state, { type: 'rejected' });
@@ -177,4 +187,6 @@ export async function rejectRequest(
     });
     return success({ request: { id: request.id, state: 'rejected' as const } });
   });
+  if (outcome.ok) await ctx.notifier?.requestRejected({ requestId, approver: approver.login, reason: why });
+  return outcome;
 }

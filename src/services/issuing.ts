@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IssuedCertificate } from '../ca/issue-certificate.ts';
 import { issueCertificateInPool } from '../ca/issue-certificate.ts';
 import type { ParsedCsr } from '../ca/parse-csr.ts';
@@ -47,6 +48,7 @@ export async function issue(ctx: ServiceContext, parsed: Extract<ParsedCsr, { ok
 /** The row of a new certificate; request_id and public_key_sha256 are unique in the table. */
 export function certificateValues(requestId: string, lineId: string, issued: Issued): NewCertificate {
   return {
+    id: randomUUID(),
     requestId,
     lineId,
     serial: issued.certificate.serial,

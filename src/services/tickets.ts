@@ -146,10 +146,18 @@ export async function requestOfTicket(
 }
 
 /** Records that a ticket asks for this request (the ticket a command on it must come from). */
-export async function attachTicket(ctx: ServiceContext, requestId: string, ticket: TicketRef): Promise<void> {
+export async function attachTicket(
+  ctx: ServiceContext,
+  requestId: string,
+  ticket: TicketRef & { installationId?: number },
+): Promise<void> {
   await ctx.db
     .update(certificateRequests)
-    .set({ ticket: ticketKey(ticket), updatedAt: new Date() })
+    .set({
+      ticket: ticketKey(ticket),
+      ...(ticket.installationId === undefined ? {} : { ticketInstallationId: ticket.installationId }),
+      updatedAt: new Date(),
+    })
     .where(eq(certificateRequests.id, requestId));
 }
 

@@ -130,6 +130,12 @@ export async function uploadCsr(
       if (kept) return success({ request: { id: kept.id, state: kept.state } });
     }
     if (!verdict.ok) return { ok: false as const, failures: verdict.violations };
+    if (certificate?.id) {
+      await ctx.notifier?.certificateIssued({
+        certificateId: certificate.id,
+        how: line.kind === 'development' ? 'development' : 'renewal',
+      });
+    }
     return success({
       request: { id: requestId, state },
       ...(certificate ? { certificate: newCertificateView(certificate) } : {}),

@@ -180,7 +180,10 @@ export const github = {
   /** A reaction on whichever comment (of concurrent ones) the bot acted on. */
   anyReaction: (content = '+1') =>
     nock(API)
-      .post(/\/repos\/nedap-ons\/support\/issues\/comments\/\d+\/reactions/, (b: { content: string }) => b.content === content)
+      .post(
+        /\/repos\/nedap-ons\/support\/issues\/comments\/\d+\/reactions/,
+        (b: { content: string }) => b.content === content,
+      )
       .reply(201, { id: 1, content }),
   reaction: (commentId: number, content = '+1') =>
     nock(API)

@@ -22,6 +22,7 @@ import {
   brokenConfigComment,
   COMMENT_KINDS,
   developmentCodeComment,
+  expiryReminderComment,
   findMarker,
   needsConfigComment,
   needsInfoComment,
@@ -40,6 +41,7 @@ const APPROVERS = {
 };
 const APPROVER_MENTIONS = ['alice', 'bob-2', 'zorggroep-oost/certificate-approvers'];
 const CSR_SHA256 = '3f9a0c1e5b7d2a4c6e8f0a1b3c5d7e9f1a2b3c4d5e6f708192a3b4c5d6e7f809';
+const SERIAL = '4a1f3c0b9d2e7f6a8b5c4d3e2f1a0b9c';
 const PEM = readFileSync(join(CA_DIR, 'ca.pem'), 'utf8');
 
 interface Inspection {
@@ -293,7 +295,24 @@ const BUILDERS: {
     links: [],
     build: ([approver = '', reason = '']) => rejectedComment({ requestId: REQUEST_ID, approver, reason }),
   },
+  {
+    kind: 'expiry-reminder',
+    key: SERIAL,
+    mentions: [],
+    links: [DASHBOARD],
+    build: ([commonName = '']) => expiryReminderComment({ ...expiring(), commonName }),
+  },
 ];
+
+function expiring() {
+  return {
+    serial: SERIAL,
+    commonName: 'hr_integration-TE1234-staging',
+    notAfter: new Date('2027-01-05T14:03:00Z'),
+    now: new Date('2026-12-06T10:00:00Z'),
+    dashboardUrl: DASHBOARD,
+  };
+}
 
 function issued() {
   return {
@@ -704,6 +723,26 @@ describe('rejectedComment, expiredComment and csrChangedComment', () => {
 
   it('csrChangedComment says the approvers are asked again', () => {
     expect(csrChangedComment({ requestId: REQUEST_ID })).toContain('asked again');
+  });
+});
+
+describe('expiryReminderComment', () => {
+  it('says when the certificate expires and how to renew, mentioning nobody', () => {
+    const out = expiryReminderComment(expiring());
+    expect(findMarker(out)).toEqual({ kind: 'expiry-reminder', key: SERIAL });
+    expect(inspect(out)).toMatchObject({ mentions: [], links: [DASHBOARD], dangers: [] });
+    expect(out).toContain('`hr_integration-TE1234-staging` with serial `4a1f3c0b9d2e7f6a8b5c4d3e2f1a0b9c`');
+    expect(out).toContain('expires on 2027-01-05 14:03:00 UTC, in 30 days.');
+    expect(out).toContain('uploads a new CSR (with a new key) on the same line');
+    expect(out).toContain('without a new ticket');
+  });
+
+  it('counts whole days, and says so once it has expired', () => {
+    const at = (ms: number) =>
+      expiryReminderComment({ ...expiring(), now: new Date(Date.parse('2027-01-05T14:03:00Z') - ms) });
+    expect(at(36 * 3_600_000)).toContain(', in 1 day.');
+    expect(at(3_600_000)).toContain(', in less than a day.');
+    expect(at(-1)).toContain('expired on 2027-01-05 14:03:00 UTC.');
   });
 });
 
