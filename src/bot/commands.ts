@@ -5,7 +5,7 @@ import { mayDecide, type MayDecideInput } from '../core/may-approve.ts';
 import { addSigning, addTicketUpdate, promoteApproval, ticketUpdateId } from '../queue/enqueue.ts';
 import { LABELS, stateLabel, type InstallationTicket } from '../queue/jobs.ts';
 import { rejectRequest } from '../services/decide-request.ts';
-import { requestOfTicket, supplierLogins, ticketSubject } from '../services/tickets.ts';
+import { requestOfTicket, supplierLogins } from '../services/tickets.ts';
 import { findLineById } from '../db/repositories/catalog.ts';
 import {
   csrChangedComment,
@@ -111,18 +111,12 @@ export async function handleComment(
 
   const found = await findLineById(deps.services.db, request.lineId);
   if (!found) throw new Error(`request ${request.id} has no line`);
-  const subject = await ticketSubject(deps.services, {
-    technicalName: found.connector.technicalName,
-    version: found.version.version,
-    customerCode: found.line.customerCode,
-  });
-  if ('missing' in subject) throw new Error(`the line of request ${request.id} has no connector or version`);
   const approvers = await loadApprovers();
   const ofCode = approvers.ok ? approversFor(approvers.config, found.line.customerCode) : undefined;
   const input: MayDecideInput = {
     commenter: comment.author,
     ticketAuthor: issue.author,
-    supplierLogins: await supplierLogins(deps.services, subject.supplier.id),
+    supplierLogins: await supplierLogins(deps.services, found.connector.supplierId),
     approvers: ofCode,
     memberOfTeams: [],
     commentAction: comment.action,

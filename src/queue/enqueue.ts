@@ -47,7 +47,6 @@ export async function addApproval(queues: Queues, data: ApprovalJob, dayMs: numb
 /** Wakes the approval job of a decided request, so that it completes now rather than at its next reminder. */
 export async function promoteApproval(queues: Queues, requestId: string): Promise<void> {
   const job = await queues.approvals.getJob(jobIds.approval(requestId));
-  if (!job || !(await job.isDelayed())) return;
-  // It may have woken up meanwhile; it then sees the decision itself.
-  await job.promote().catch(() => undefined);
+  // Only a delayed job can be promoted; one that is running or done sees the decision itself.
+  await job?.promote().catch(() => undefined);
 }

@@ -23,8 +23,8 @@ export interface TicketUpdateDeps {
 }
 
 /**
- * Runs the operations of a `github` job in order, recording progress after each so that a retry
- * resumes where the last attempt stopped. A rate limit moves the job back to delayed until
+ * Runs the operations of a `github` job in order; when one fails, the progress is recorded so
+ * that the retry resumes there. A rate limit moves the job back to delayed until
  * GitHub allows more (without using up an attempt); a transient failure is retried with backoff;
  * a permanent one fails the job with the reason for Bull Board.
  */
@@ -39,9 +39,12 @@ export function processTicketUpdate(deps: TicketUpdateDeps) {
         const operation = operations[done]!;
         const mayHaveRun = done === (job.data.done ?? 0) && (job.attemptsStarted > 1 || job.attemptsMade > 0);
         await runOperation({ octokit, ticket, appId: deps.appId, mayHaveRun }, operation);
-        await job.updateData({ ...job.data, done: done + 1 });
       }
     } catch (error) {
+      // Progress is saved when a step fails, not after each step (Redis round trips on the hot
+      // path). A worker that dies mid-way repeats steps on the next attempt: each is harmless
+      // to repeat, and a comment is looked for before it is posted again.
+      await job.updateData({ ...job.data, done }).catch(() => undefined);
       const failure = error as {
         status?: number;
         response?: { headers?: Record<string, string> };

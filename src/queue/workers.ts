@@ -74,7 +74,8 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     deps.log.error({ err: error }, 'the daily expiry scan could not be scheduled (is Redis answering?)'),
   );
   if (deps.github) {
-    start('github', processTicketUpdate({ ...deps.github, log: deps.log }), deps.githubConcurrency ?? 4, {
+    const github = { ...deps.github, octokitFor: cachedOctokits(deps.github.octokitFor) };
+    start('github', processTicketUpdate({ ...github, log: deps.log }), deps.githubConcurrency ?? 4, {
       settings: { backoffStrategy: githubBackoff },
     });
   } else {
@@ -93,5 +94,24 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
         }),
       );
     },
+  };
+}
+
+/**
+ * One Octokit per installation, kept for an hour: it renews its installation token itself, and
+ * making a new one per job costs an authentication round on the hot path.
+ */
+function cachedOctokits(octokitFor: OctokitForInstallation): OctokitForInstallation {
+  const cache = new Map<number, { octokit: ReturnType<OctokitForInstallation>; until: number }>();
+  return (installationId) => {
+    const now = Date.now();
+    const hit = cache.get(installationId);
+    if (hit && hit.until > now) return hit.octokit;
+    if (cache.size > 1000) cache.clear();
+    const octokit = octokitFor(installationId);
+    cache.set(installationId, { octokit, until: now + 60 * 60_000 });
+    // A failed authentication is not kept: the next job asks again.
+    octokit.catch(() => cache.delete(installationId));
+    return octokit;
   };
 }

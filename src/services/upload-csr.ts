@@ -10,7 +10,7 @@ import type { AuditEntry } from '../db/repositories/audit.ts';
 import { findLine, type LineRow } from '../db/repositories/catalog.ts';
 import { consentFor, knownKeyStatus, type RequestRow } from '../db/repositories/certificates.ts';
 import { writeUpload, type NewRequest } from '../db/repositories/uploads.ts';
-import { certificateRequests } from '../db/schema.ts';
+import { certificateRequests, environmentLines } from '../db/schema.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
 import type { ServiceContext } from './context.ts';
 import {
@@ -120,6 +120,13 @@ export async function uploadCsr(
     } else {
       const kept = await ctx.db.transaction(async (tx) => {
         if (options.keepIdenticalWaiting && state === 'awaiting_approval') {
+          // Serialise with other uploads on this line, so that two checks of one ticket at the
+          // same moment see each other's request instead of superseding it.
+          await tx
+            .select({ id: environmentLines.id })
+            .from(environmentLines)
+            .where(eq(environmentLines.id, line.id))
+            .for('update');
           const waiting = await waitingRequest(tx, line.id);
           if (waiting && waiting.csrSha256 === request.csrSha256) return waiting;
         }
