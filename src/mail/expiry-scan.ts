@@ -6,7 +6,7 @@ import { jobIds, type Queues } from '../queue/queues.ts';
 import { certificatesDueForNotice, type CertificateFacts } from '../services/certificate-facts.ts';
 import { expiryReminderComment } from '../templates/ticket-comments.ts';
 import { expiredMail, expiryReminderMail } from '../templates/mail/expiry.ts';
-import { queueMail } from './mail-queue.ts';
+import { queueMails } from './mail-queue.ts';
 
 export interface ExpiryScanDeps {
   db: Database;
@@ -34,27 +34,43 @@ export async function runExpiryScan(deps: ExpiryScanDeps, now: Date): Promise<Ex
   const horizon = new Date(now.getTime() + deps.reminderDays * DAY_MS);
   const due = await certificatesDueForNotice(deps.db, horizon);
   const result: ExpiryScanResult = { reminders: 0, expired: 0 };
-  for (const certificate of due) {
-    const expired = certificate.notAfter.getTime() <= now.getTime();
-    const link = dashboardUrl(deps.publicUrl, certificate.connector, certificate.version);
-    const facts = { ...factsOf(certificate), dashboardUrl: link, now };
-    const kind = expired ? ('expired' as const) : ('expiry_reminder' as const);
-    const isNew = await queueMail(deps.db, deps.queues, {
-      id: jobIds.mail(expired ? 'expired' : 'expiry', certificate.serial),
-      kind,
-      certificateId: certificate.id,
-      to: certificate.supplierEmail,
-      mail: expired ? expiredMail(facts) : expiryReminderMail(facts),
+  for (let i = 0; i < due.length; i += BATCH) {
+    const batch = due.slice(i, i + BATCH).map((certificate) => {
+      const expired = certificate.notAfter.getTime() <= now.getTime();
+      const link = dashboardUrl(deps.publicUrl, certificate.connector, certificate.version);
+      const facts = { ...factsOf(certificate), dashboardUrl: link, now };
+      return {
+        certificate,
+        expired,
+        link,
+        message: {
+          id: jobIds.mail(expired ? 'expired' : 'expiry', certificate.serial),
+          kind: expired ? ('expired' as const) : ('expiry_reminder' as const),
+          certificateId: certificate.id,
+          to: certificate.supplierEmail,
+          mail: expired ? expiredMail(facts) : expiryReminderMail(facts),
+        },
+      };
     });
-    if (!isNew) continue;
-    result[expired ? 'expired' : 'reminders']++;
-    if (!expired && certificate.ticket && certificate.ticketInstallationId !== null) {
-      await remindOnTicket(deps, certificate, link, now);
+    const fresh = await queueMails(
+      deps.db,
+      deps.queues,
+      batch.map((b) => b.message),
+    );
+    for (const [j, { certificate, expired, link }] of batch.entries()) {
+      if (!fresh[j]) continue;
+      result[expired ? 'expired' : 'reminders']++;
+      if (!expired && certificate.ticket && certificate.ticketInstallationId !== null) {
+        await remindOnTicket(deps, certificate, link, now);
+      }
     }
   }
   if (due.length > 0) deps.log.info(result, 'expiry scan: suppliers told');
   return result;
 }
+
+/** Notices written and queued per statement. */
+const BATCH = 500;
 
 /** The mail templates' view of a certificate. */
 export function factsOf(certificate: CertificateFacts) {

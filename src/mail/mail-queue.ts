@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Executor } from '../db/database.ts';
 import { mailMessages, MAIL_KINDS } from '../db/schema.ts';
 import { RETRYING, type Queues } from '../queue/queues.ts';
@@ -29,29 +29,46 @@ export interface QueuedMail {
  * whether the record is new.
  */
 export async function queueMail(db: Executor, queues: Queues, message: QueuedMail): Promise<boolean> {
+  const [isNew] = await queueMails(db, queues, [message]);
+  return isNew ?? false;
+}
+
+/** {@link queueMail} for many messages at once: one insert and one Redis call. */
+export async function queueMails(db: Executor, queues: Queues, messages: QueuedMail[]): Promise<boolean[]> {
+  if (messages.length === 0) return [];
   const inserted = await db
     .insert(mailMessages)
-    .values({
-      id: message.id,
-      kind: message.kind,
-      certificateId: message.certificateId,
-      recipient: message.to,
-      subject: message.mail.subject,
-    })
+    .values(
+      messages.map((m) => ({
+        id: m.id,
+        kind: m.kind,
+        certificateId: m.certificateId,
+        recipient: m.to,
+        subject: m.mail.subject,
+      })),
+    )
     .onConflictDoNothing()
     .returning({ id: mailMessages.id });
-  const [existing] = inserted.length
-    ? [{ state: 'queued' }]
-    : await db
-        .select({ state: mailMessages.state })
-        .from(mailMessages)
-        .where(eq(mailMessages.id, message.id));
+  const fresh = new Set(inserted.map((r) => r.id));
+  const others = messages.filter((m) => !fresh.has(m.id)).map((m) => m.id);
+  const stillQueued =
+    others.length === 0
+      ? []
+      : await db
+          .select({ id: mailMessages.id })
+          .from(mailMessages)
+          .where(and(inArray(mailMessages.id, others), eq(mailMessages.state, 'queued')));
   // Only a message still waiting to go needs its job (again); one sent or refused is done.
-  if (existing?.state === 'queued') {
-    const job: MailJob = { id: message.id, to: message.to, ...message.mail };
-    await queues.mail.add(message.kind, job, { ...RETRYING, jobId: message.id });
-  }
-  return inserted.length === 1;
+  const waiting = new Set([...fresh, ...stillQueued.map((r) => r.id)]);
+  const jobs = messages
+    .filter((m) => waiting.has(m.id))
+    .map((m) => ({
+      name: m.kind,
+      data: { id: m.id, to: m.to, ...m.mail } satisfies MailJob,
+      opts: { ...RETRYING, jobId: m.id },
+    }));
+  if (jobs.length > 0) await queues.mail.addBulk(jobs);
+  return messages.map((m) => fresh.has(m.id));
 }
 
 /** Records what became of a message. */

@@ -71,29 +71,45 @@ const newer = alias(certificates, 'newer');
 
 /**
  * The certificates the daily scan must tell their supplier about: enabled, expiring before
- * `horizon` (or expired already), the newest on their line (a renewed line needs no reminder),
- * and without an expiry notice that went out (a notice still queued is returned again, so that
- * its job is queued again if it went missing). Reads the partial index on enabled expiry dates.
+ * `horizon` (or expired already), without an expiry notice that went out (a notice still queued
+ * is returned again, so that its job is queued again if it went missing), and the newest on
+ * their line (a renewed line needs no reminder).
+ *
+ * Two steps, because the planner cannot know how few certificates are left once the notices are
+ * taken off: joined in one statement it hashes whole tables. The first step reads the partial
+ * index on enabled expiry dates; the second looks up the few that remain by primary key.
  */
 export async function certificatesDueForNotice(db: Executor, horizon: Date): Promise<CertificateFacts[]> {
+  const candidates = await db
+    .select({ id: certificates.id })
+    .from(certificates)
+    .where(
+      and(
+        sql`${certificates.enabled}`,
+        lte(certificates.notAfter, horizon),
+        sql`not exists (${db
+          .select({ one: sql`1` })
+          .from(mailMessages)
+          .where(
+            and(
+              eq(mailMessages.certificateId, certificates.id),
+              inArray(mailMessages.kind, ['expiry_reminder', 'expired']),
+              ne(mailMessages.state, 'queued'),
+            ),
+          )})`,
+      ),
+    );
+  if (candidates.length === 0) return [];
   return factsQuery(db).where(
     and(
-      sql`${certificates.enabled}`,
-      lte(certificates.notAfter, horizon),
+      inArray(
+        certificates.id,
+        candidates.map((c) => c.id),
+      ),
       sql`not exists (${db
         .select({ one: sql`1` })
         .from(newer)
         .where(and(eq(newer.lineId, certificates.lineId), gt(newer.notAfter, certificates.notAfter)))})`,
-      sql`not exists (${db
-        .select({ one: sql`1` })
-        .from(mailMessages)
-        .where(
-          and(
-            eq(mailMessages.certificateId, certificates.id),
-            inArray(mailMessages.kind, ['expiry_reminder', 'expired']),
-            ne(mailMessages.state, 'queued'),
-          ),
-        )})`,
     ),
   );
 }
