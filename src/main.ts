@@ -20,6 +20,7 @@ import { createMailer } from './mail/mailer.ts';
 import { ensureRedis } from './queue/redis-availability.ts';
 import { startWorkers } from './queue/workers.ts';
 import type { ServiceContext } from './services/context.ts';
+import { pageRoutes } from './web/page-routes.ts';
 
 export interface RunningService {
   url: string;
@@ -86,11 +87,11 @@ export async function startService(
     log.warn({ err: error }, 'queue error (is Redis answering?)'),
   );
   const database = await openConfiguredDatabase(config, log);
+  const metrics = createMetrics({ queues, db: database.db });
   const services: ServiceContext = {
     ...serviceContext(config, database, ca, log),
     notifier: createMailNotifier({ db: database.db, queues, log, publicUrl: config.publicUrl }),
   };
-  const metrics = createMetrics({ queues, db: database.db });
   const github = createGitHubApp(config, log, options.github);
   const dayMs = options.dayMs ?? DAY_MS;
 
@@ -146,6 +147,13 @@ export async function startService(
     queues,
     metrics,
     webhooks,
+    pages: pageRoutes({
+      services,
+      log,
+      publicUrl: config.publicUrl,
+      supportRepo: config.supportRepo,
+      github: config.github,
+    }),
     health: {
       database: () => database.ping(),
       redis: async () => {

@@ -23,6 +23,8 @@ export interface HttpDependencies {
   queues?: Queues;
   /** Served at GET /metrics. */
   metrics?: Metrics;
+  /** The supplier's web pages (src/web/page-routes.ts): /, /login, /logout, /connectors/… */
+  pages?: RequestHandler;
 }
 
 /** The HTTP surface: CA, health, the dashboard and admin APIs. */
@@ -67,6 +69,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
     }),
   );
   app.use(dashboardRoutes(deps.services, deps.adminToken));
+  if (deps.pages) app.use(deps.pages);
 
   app.use((_req, res) => sendError(res, 404, 'not_found', 'no such resource'));
 

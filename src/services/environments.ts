@@ -19,7 +19,15 @@ export interface CertificateView {
 export interface EnvironmentView {
   customerCode: string;
   kind: EnvironmentKind;
-  request?: { id: string; state: string; errors?: Failure[] };
+  request?: {
+    id: string;
+    state: string;
+    errors?: Failure[];
+    /** The organisation's reason, when it rejected the request. */
+    reason?: string;
+    /** The support ticket that asks for it (`owner/repo#number`), once there is one. */
+    ticket?: string;
+  };
   certificate?: CertificateView;
 }
 
@@ -106,6 +114,10 @@ export async function listEnvironments(
                 id: request.id,
                 state: request.state,
                 ...(request.errors && request.errors.length > 0 ? { errors: request.errors } : {}),
+                ...(request.state === 'rejected' && request.decisionReason
+                  ? { reason: request.decisionReason }
+                  : {}),
+                ...(request.ticket ? { ticket: request.ticket } : {}),
               },
             }
           : {}),

@@ -74,3 +74,15 @@ export async function supplierForToken(
     .where(eq(suppliers.tokenHash, hashToken(token)));
   return row;
 }
+
+/** A supplier by id (a web session re-checks on every request that its supplier still exists). */
+export async function supplierById(
+  ctx: Pick<ServiceContext, 'db'>,
+  id: string,
+): Promise<{ id: string; name: string } | undefined> {
+  const [row] = await ctx.db
+    .select({ id: suppliers.id, name: suppliers.name })
+    .from(suppliers)
+    .where(eq(suppliers.id, id));
+  return row;
+}

@@ -1,0 +1,74 @@
+import busboy from 'busboy';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { MAX_BODY_BYTES } from '../api/body.ts';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The files of a multipart form, by field name (the first file of each). */
+    formFiles?: Map<string, Buffer>;
+  }
+}
+
+/** A plain form (`application/x-www-form-urlencoded`), at most 64 KiB as sent. */
+export const plainForm: RequestHandler = express.urlencoded({
+  extended: false,
+  limit: MAX_BODY_BYTES,
+  parameterLimit: 50,
+});
+
+/**
+ * A form with a file input (`multipart/form-data`), at most 64 KiB as sent, read whole before
+ * anything else happens (its CSRF field is checked like any other form's). Fields land in
+ * `req.body`, files in `req.formFiles`.
+ */
+export const fileForm: RequestHandler[] = [
+  express.raw({ type: 'multipart/form-data', limit: MAX_BODY_BYTES }),
+  (req: Request, _res: Response, next: NextFunction) => {
+    const raw = req.body as unknown;
+    req.body = {};
+    req.formFiles = new Map();
+    if (!Buffer.isBuffer(raw) || raw.length === 0) return next();
+    readMultipart(req, raw).then(({ fields, files }) => {
+      req.body = fields;
+      req.formFiles = files;
+      next();
+    }, next);
+  },
+];
+
+/** A form field's text, or undefined when it is missing (or sent twice). */
+export function formField(req: Request, name: string): string | undefined {
+  const body = req.body as Record<string, unknown> | undefined;
+  const value = body && typeof body === 'object' ? body[name] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function readMultipart(
+  req: Request,
+  body: Buffer,
+): Promise<{ fields: Record<string, string>; files: Map<string, Buffer> }> {
+  return new Promise((resolve) => {
+    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+    const files = new Map<string, Buffer>();
+    const done = () => resolve({ fields, files });
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 2, fields: 20, fileSize: MAX_BODY_BYTES } });
+    } catch {
+      return done();
+    }
+    parser.on('file', (name, stream) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        if (!files.has(name)) files.set(name, Buffer.concat(chunks));
+      });
+    });
+    parser.on('field', (name, value) => {
+      if (!(name in fields)) fields[name] = value;
+    });
+    parser.on('close', done);
+    parser.on('error', done);
+    parser.end(body);
+  });
+}
