@@ -59,7 +59,8 @@ export function openQueues(
   };
 }
 
-async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `work` at most `ms`; its failure counts as done (used when closing). */
+export async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     work.catch(() => undefined),

@@ -1,4 +1,5 @@
 import { Worker, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { OctokitForInstallation } from '../bot/ticket-operations.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../services/context.ts';
@@ -6,7 +7,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import { processApproval } from './approvals-worker.ts';
 import { processMail } from './mail-worker.ts';
 import { processMaintenance, scheduleMaintenance } from './maintenance-worker.ts';
-import { redisConnection, type QueueName, type Queues } from './queues.ts';
+import { redisConnection, settleWithin, type QueueName, type Queues } from './queues.ts';
 import { processSigning } from './signing-worker.ts';
 import { githubBackoff, processTicketUpdate } from './ticket-update-worker.ts';
 
@@ -86,11 +87,11 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       deps.mailer.close();
       await Promise.all(
         workers.map(async (worker) => {
-          const connection = worker.opts.connection;
-          await worker.close();
-          if ('quit' in connection && typeof connection.quit === 'function') {
-            await connection.quit().catch(() => undefined);
-          }
+          const connection = worker.opts.connection as Redis;
+          // A worker waits for Redis to close: when Redis is gone, give up after a while.
+          await settleWithin(worker.close(), 2000);
+          if (connection.status === 'ready') await settleWithin(connection.quit(), 2000);
+          connection.disconnect();
         }),
       );
     },
