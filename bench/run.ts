@@ -2,6 +2,7 @@
 // same run (the machines are shared and noisy; bare times mean little). `npm run bench -- ca`
 // runs only the named ones.
 import { runCaBenchmark } from './ca.ts';
+import { runCrlBenchmark } from './crl.ts';
 import { runExpiryScanBenchmark } from './expiry-scan.ts';
 import { runPipelineBenchmark } from './pipeline.ts';
 import { runUploadBenchmark } from './upload.ts';
@@ -10,6 +11,7 @@ const benchmarks: Record<string, () => Promise<string[]>> = {
   ca: runCaBenchmark,
   upload: runUploadBenchmark,
   pipeline: runPipelineBenchmark,
+  crl: runCrlBenchmark,
   expiry: runExpiryScanBenchmark,
 };
 

@@ -36,3 +36,10 @@ export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
+
+/** One summary line for a latency distribution from one run: name, p50 and p99, then what it is of. */
+export function latencyLine(name: string, samplesMs: number[], parts: string[]): string {
+  const p50 = percentile(samplesMs, 50).toFixed(0);
+  const p99 = percentile(samplesMs, 99).toFixed(0);
+  return `${name}: p50 ${p50} ms, p99 ${p99} ms over ${samplesMs.length}; ${parts.join('; ')}`;
+}

@@ -28,6 +28,8 @@ export interface Config {
   mailFrom: string;
   supportRepo: string | undefined;
   reminderDays: number;
+  /** CRL_VALIDITY_HOURS: from a CRL's thisUpdate to its nextUpdate. */
+  crlValidityHours: number;
   /** EXPIRY_SCAN_AT: the time of day (UTC) of the daily expiry scan. */
   expiryScanAt: { hour: number; minute: number };
   workers: 'all' | 'web' | 'worker';
@@ -106,6 +108,7 @@ const schema = z
       z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: 'must be owner/name' }),
     ),
     REMINDER_DAYS: integer(1, 365, 30),
+    CRL_VALIDITY_HOURS: integer(1, 720, 24),
     EXPIRY_SCAN_AT: z.preprocess(
       blankAsUnset,
       z
@@ -178,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     mailFrom: e.MAIL_FROM,
     supportRepo: e.SUPPORT_REPO,
     reminderDays: e.REMINDER_DAYS,
+    crlValidityHours: e.CRL_VALIDITY_HOURS,
     expiryScanAt: Object.freeze({
       hour: Number(e.EXPIRY_SCAN_AT.slice(0, 2)),
       minute: Number(e.EXPIRY_SCAN_AT.slice(3, 5)),

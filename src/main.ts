@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { crlRoutes } from './api/crl-routes.ts';
 import { createMetrics } from './api/metrics.ts';
 import { createHttpApp } from './api/server.ts';
 import { botApp } from './bot/app.ts';
@@ -14,12 +15,14 @@ import { openCertificateAuthority } from './ca/open-ca.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import type { Logger } from './log.ts';
+import { createCrlRefresher } from './queue/crl-refresh.ts';
 import { openQueues, redisConnection } from './queue/queues.ts';
 import { createMailNotifier } from './mail/mail-notifier.ts';
 import { createMailer } from './mail/mailer.ts';
 import { ensureRedis } from './queue/redis-availability.ts';
 import { startWorkers } from './queue/workers.ts';
 import type { ServiceContext } from './services/context.ts';
+import { createCrlPublisher } from './services/crl-publisher.ts';
 import { pageRoutes } from './web/page-routes.ts';
 
 export interface RunningService {
@@ -88,9 +91,18 @@ export async function startService(
   );
   const database = await openConfiguredDatabase(config, log);
   const metrics = createMetrics({ queues, db: database.db });
+  const crl = createCrlPublisher({
+    db: database.db,
+    ca,
+    log,
+    now: () => new Date(),
+    validityHours: config.crlValidityHours,
+    onFailure: () => metrics.crlFailures.inc(),
+  });
   const services: ServiceContext = {
     ...serviceContext(config, database, ca, log),
     notifier: createMailNotifier({ db: database.db, queues, log, publicUrl: config.publicUrl }),
+    crlRefresher: createCrlRefresher({ queues, log, publishNow: () => crl.publish() }),
   };
   const github = createGitHubApp(config, log, options.github);
   const dayMs = options.dayMs ?? DAY_MS;
@@ -113,6 +125,7 @@ export async function startService(
           mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }, log),
           reminderDays: config.reminderDays,
           expiryScanAt: config.expiryScanAt,
+          crl: { publish: () => crl.publish(), validityHours: config.crlValidityHours },
           observeSigning: (seconds) => metrics.signingSeconds.observe({ origin: 'approval' }, seconds),
         });
   const closeBackends = async () => {
@@ -147,6 +160,7 @@ export async function startService(
     queues,
     metrics,
     webhooks,
+    crl: crlRoutes({ crl, log }),
     pages: pageRoutes({
       services,
       log,

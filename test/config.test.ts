@@ -135,6 +135,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EXPIRY_SCAN_AT: '25:00' })).toThrow(/EXPIRY_SCAN_AT must be a time of day/);
   });
 
+  it('reads the validity of a CRL, 24 hours by default', () => {
+    expect(loadConfig({}).crlValidityHours).toBe(24);
+    expect(loadConfig({ CRL_VALIDITY_HOURS: '168' }).crlValidityHours).toBe(168);
+    expect(errorFor({ CRL_VALIDITY_HOURS: '0' }).message).toMatch(
+      /^ {2}CRL_VALIDITY_HOURS must be at least 1/m,
+    );
+  });
+
   it('treats blank values as unset', () => {
     const blank = loadConfig({
       PORT: '',

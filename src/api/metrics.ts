@@ -1,8 +1,8 @@
 import type { JobType } from 'bullmq';
-import { count, eq, min } from 'drizzle-orm';
+import { count, desc, eq, min } from 'drizzle-orm';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/database.ts';
-import { certificateRequests } from '../db/schema.ts';
+import { certificateRequests, crls } from '../db/schema.ts';
 import { QUEUE_NAMES, type Queues } from '../queue/queues.ts';
 
 /** What Nedap support's Prometheus scrapes at GET /metrics. */
@@ -13,6 +13,8 @@ export interface Metrics {
   webhookDeliveries: Counter<'event' | 'outcome'>;
   /** How long signing a CSR takes, by what asked for it (e.g. upload, approval, renewal). */
   signingSeconds: Histogram<'origin'>;
+  /** CRLs that could not be signed or stored (each one also logged at error level). */
+  crlFailures: Counter;
 }
 
 /**
@@ -65,6 +67,30 @@ export function createMetrics(deps: {
     // An RSA-4096 signature takes milliseconds; seconds mean a slow database or a busy worker.
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
+  });
+
+  const crlFailures = new Counter({
+    name: 'ons_certs_crl_failures_total',
+    help: 'Failures to sign or store a new CRL',
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'ons_certs_crl_next_update_seconds',
+    help: "Seconds until the newest CRL's nextUpdate (negative: expired; NaN: none, or no database)",
+    registers: [registry],
+    async collect() {
+      const newest = await within(
+        deps.db
+          .select({ nextUpdate: crls.nextUpdate })
+          .from(crls)
+          .orderBy(desc(crls.crlNumber))
+          .limit(1)
+          .then((rows) => rows[0]),
+        COLLECT_TIMEOUT_MS,
+      );
+      this.set(newest ? (new Date(newest.nextUpdate).getTime() - now().getTime()) / 1000 : NaN);
+    },
   });
 
   const { queues } = deps;
@@ -125,7 +151,7 @@ export function createMetrics(deps: {
     },
   });
 
-  return { registry, webhookDeliveries, signingSeconds };
+  return { registry, webhookDeliveries, signingSeconds, crlFailures };
 }
 
 /** The value, or undefined when the work fails or takes longer than `ms`. */

@@ -23,6 +23,8 @@ export interface HttpDependencies {
   queues?: Queues;
   /** Served at GET /metrics. */
   metrics?: Metrics;
+  /** GET /crl and /crl.pem (src/api/crl-routes.ts). */
+  crl?: RequestHandler;
   /** The supplier's web pages (src/web/page-routes.ts): /, /login, /logout, /connectors/… */
   pages?: RequestHandler;
 }
@@ -38,6 +40,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
   app.get('/ca.pem', (_req, res) => {
     res.type('application/x-pem-file').set('Cache-Control', 'public, max-age=300').send(deps.ca.chainPem);
   });
+  if (deps.crl) app.use(deps.crl);
 
   app.get('/healthz', async (_req, res) => {
     const results = await Promise.all(

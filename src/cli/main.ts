@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, readEnvironment, type Config } from '../config
 import { caInit } from './ca-init.ts';
 import { csrCheck } from './csr-check.ts';
 import { dbMigrate, supplierAdd, versionApprove } from './database-commands.ts';
+import { gateway } from './gateway.ts';
 import { serve } from './serve.ts';
 import { UsageError, type Output } from './output.ts';
 
@@ -17,6 +18,10 @@ const USAGE = `usage: ons-certs <command>
   supplier add --name N --email E [--github LOGIN ...]
                                           register a supplier; prints its token (once)
   version approve <connector> <version>   approve a connector version
+  gateway --port P [--upstream URL] [--host H] [--cert FILE --key FILE] [--ca FILE]
+          [--crl-url URL] [--crl-refresh-seconds N]
+                                          the reference mTLS gateway: client certificates from
+                                          our CA that are not on its CRL; GET /ping
 
 Configuration comes from the environment (and .env); see README.md.`;
 
@@ -45,6 +50,8 @@ export async function main(argv: string[], output: Output = defaultOutput): Prom
       case 'version':
         if (rest[0] !== 'approve') throw new UsageError(`unknown version command "${rest[0] ?? ''}"`);
         return await versionApprove(rest.slice(1), await config(), output);
+      case 'gateway':
+        return await gateway(rest, await config(), output);
       case undefined:
       case 'help':
       case '--help':

@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   index,
+  integer,
   jsonb,
   pgTable,
   text,
@@ -191,6 +192,10 @@ export const certificates = pgTable(
     index('certificates_enabled_expiry')
       .on(t.notAfter)
       .where(sql`${t.enabled}`),
+    // The CRL lists the disabled certificates that have not expired.
+    index('certificates_disabled_expiry')
+      .on(t.notAfter)
+      .where(sql`not ${t.enabled}`),
   ],
 );
 
@@ -259,3 +264,19 @@ export const mailMessages = pgTable(
     index('mail_messages_state').on(t.state),
   ],
 );
+
+/**
+ * Every CRL the CA signed, newest = highest number. Stored, not cached per process, so every web
+ * process serves the same CRL and the number only grows: it is taken as max + 1 under an
+ * advisory lock, in the transaction that reads the disabled certificates and inserts the row.
+ */
+export const crls = pgTable('crls', {
+  crlNumber: bigint('crl_number', { mode: 'number' }).primaryKey(),
+  /** The signed CRL, DER as base64 (PGlite and PostgreSQL alike). */
+  derBase64: text('der_base64').notNull(),
+  thisUpdate: timestamp('this_update', { withTimezone: true }).notNull(),
+  nextUpdate: timestamp('next_update', { withTimezone: true }).notNull(),
+  /** How many certificates it lists. */
+  entries: integer('entries').notNull(),
+  createdAt: createdAt(),
+});

@@ -1,17 +1,24 @@
 import type { Job } from 'bullmq';
 import { runExpiryScan, type ExpiryScanDeps } from '../mail/expiry-scan.ts';
+import { CRL_REFRESH } from './crl-refresh.ts';
 import type { Queues } from './queues.ts';
 
 export const EXPIRY_SCAN = 'expiry-scan';
 
 export interface MaintenanceDeps extends ExpiryScanDeps {
   now: () => Date;
+  /** Signs and stores a new CRL (src/services/crl-publisher.ts). */
+  publishCrl?: () => Promise<{ number: number; entries: number }>;
 }
 
 /** Runs the scheduled jobs of the `maintenance` queue. */
 export function processMaintenance(deps: MaintenanceDeps) {
   return async (job: Job): Promise<unknown> => {
     if (job.name === EXPIRY_SCAN) return runExpiryScan(deps, deps.now());
+    if (job.name === CRL_REFRESH && deps.publishCrl) {
+      const crl = await deps.publishCrl();
+      return { crlNumber: crl.number, entries: crl.entries };
+    }
     throw new Error(`unknown maintenance job "${job.name}"`);
   };
 }

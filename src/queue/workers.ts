@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../services/context.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { processApproval } from './approvals-worker.ts';
+import { scheduleCrlRefresh } from './crl-refresh.ts';
 import { processMail } from './mail-worker.ts';
 import { processMaintenance, scheduleMaintenance } from './maintenance-worker.ts';
 import { redisConnection, settleWithin, type QueueName, type Queues } from './queues.ts';
@@ -29,13 +30,15 @@ export interface WorkerDeps {
   /** REMINDER_DAYS and the time of day (UTC) of the daily expiry scan. */
   reminderDays: number;
   expiryScanAt: { hour: number; minute: number };
+  /** The CRL: signed by `crl-refresh` jobs after every enable/disable and every CRL_VALIDITY_HOURS / 2. */
+  crl?: { publish: () => Promise<{ number: number; entries: number }>; validityHours: number };
 }
 
 export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts the workers of the five queues, and schedules the daily expiry scan. */
+/** Starts the workers of the five queues, and schedules the daily expiry scan and the CRL refresh. */
 export function startWorkers(deps: WorkerDeps): RunningWorkers {
   const workers: Worker[] = [];
   const start = <T>(name: QueueName, processor: Processor<T>, concurrency: number, extra = {}) => {
@@ -68,12 +71,19 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       publicUrl: deps.publicUrl,
       reminderDays: deps.reminderDays,
       now: deps.services.now,
+      publishCrl: deps.crl?.publish,
     }),
-    1,
+    // Two: a CRL refresh (seconds after a disable) must not wait for a long expiry scan.
+    2,
   );
   void scheduleMaintenance(deps.queues, deps.expiryScanAt, deps.services.now()).catch((error: unknown) =>
     deps.log.error({ err: error }, 'the daily expiry scan could not be scheduled (is Redis answering?)'),
   );
+  if (deps.crl) {
+    void scheduleCrlRefresh(deps.queues, deps.crl.validityHours).catch((error: unknown) =>
+      deps.log.error({ err: error }, 'the CRL refresh could not be scheduled (is Redis answering?)'),
+    );
+  }
   if (deps.github) {
     const github = { ...deps.github, octokitFor: cachedOctokits(deps.github.octokitFor) };
     start('github', processTicketUpdate({ ...github, log: deps.log }), deps.githubConcurrency ?? 4, {

@@ -12,7 +12,7 @@ const SERIAL = /^[0-9a-f]{1,64}$/;
 /**
  * Enables or disables a certificate (a supplier its own, Nedap support any). Disabling needs a
  * reason: it is what the audit log and the supplier's e-mail will say. Setting the state it
- * already has changes nothing and records nothing.
+ * already has changes nothing and records nothing. A change has the CRL signed again.
  */
 export async function setCertificateEnabled(
   ctx: ServiceContext,
@@ -32,6 +32,7 @@ export async function setCertificateEnabled(
   if (!SERIAL.test(serial)) return notFound(`certificate ${serialInput}`);
   const at = ctx.now();
   let disabledId: string | undefined;
+  let changed = false;
   const outcome = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.select().from(certificates).where(eq(certificates.serial, serial)).for('update');
     const scope = supplierScope(actor);
@@ -58,9 +59,14 @@ export async function setCertificateEnabled(
       requestId: row.requestId,
       reason: reason || undefined,
     });
+    changed = true;
     if (!raw.enabled) disabledId = row.id;
     return success(certificateView(updated!));
   });
+  // The CRL first: it is what makes the change take effect at the gateways.
+  if (outcome.ok && changed) {
+    await ctx.crlRefresher?.certificateStatusChanged({ serial, enabled: raw.enabled, at });
+  }
   if (outcome.ok && disabledId) {
     await ctx.notifier?.certificateDisabled({
       certificateId: disabledId,

@@ -1,4 +1,5 @@
 import type { CertificateAuthority } from '../ca/certificate-authority.ts';
+import type { CrlRefresher } from '../core/crl-refresher.ts';
 import type { Notifier } from '../core/notifier.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
@@ -15,4 +16,6 @@ export interface ServiceContext {
   crlDistributionPoint: string | undefined;
   /** Tells the people concerned about committed changes (e-mail); absent means nobody is told. */
   notifier?: Notifier | undefined;
+  /** Has the CRL signed again after an enable/disable; absent means it waits for the daily one. */
+  crlRefresher?: CrlRefresher | undefined;
 }
