@@ -19,6 +19,10 @@ describe('GET /healthz when the database stops answering', () => {
       CA_CERT_PATH: join(CA_DIR, 'ca.pem'),
       CA_KEY_PATH: join(CA_DIR, 'ca.key'),
       LOG_LEVEL: 'silent',
+      // No workers: their background queries (the start-up expiry scan, the CRL) would race the
+      // dropped connections, and postgres.js 3.4.9 throws an uncaught error when a query's
+      // buffered write meets a terminated socket (an open upstream defect; see "When something is stuck" in the README).
+      WORKERS: 'web',
     });
     service = await startService(config, createLogger('silent'));
   });
