@@ -1,82 +1,31 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openssl, tempDir } from '../helpers/fixtures.ts';
 import {
-  ADMIN,
+  assertGitHubDone,
+  LINES,
+  pemIn,
+  startBotWorld,
+  verifyAgainstCa,
+  type BotWorld,
+  type Line,
+} from '../helpers/bot-world.ts';
+import {
   APPROVERS_YAML,
   commentEvent,
   eventually,
   github,
   issueEvent,
-  startBot,
   ticketBody,
-  type BotHarness,
 } from '../helpers/github.ts';
 import { makeCsr } from '../helpers/services.ts';
 
-type Line = {
-  customerCode: string;
-  request?: { id: string; state: string };
-  certificate?: { serial: string; fingerprintSha256: string };
-};
-
-let bot: BotHarness;
-let supplierToken: string;
-const LINES = '/api/connectors/hr_integration/versions/1.0/environments';
+let world: BotWorld;
 
 beforeAll(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-  github.token();
-  bot = await startBot();
-  const supplier = await bot.call<{ token: string }>('POST', '/api/admin/suppliers', ADMIN, {
-    name: 'Example Software',
-    email: 'pki@example.com',
-    githubLogins: ['supplier-dev', 'supplier-ops'],
-  });
-  supplierToken = supplier.json.token;
-  await bot.call('POST', '/api/connectors', supplierToken, { technicalName: 'hr_integration', name: 'HR' });
-  await bot.call('POST', '/api/connectors/hr_integration/versions', supplierToken, { version: '1.0' });
-  await bot.call('POST', '/api/admin/connectors/hr_integration/versions/1.0/approve', ADMIN);
+  world = await startBotWorld();
 }, 60_000);
-
-afterAll(async () => {
-  await bot?.close();
-  nock.cleanAll();
-  nock.enableNetConnect();
-});
-
-afterEach(() => {
-  // Every expected GitHub call was made, and nothing else is left pending for the next test.
-  const pending = nock.pendingMocks().filter((m) => !m.includes('access_tokens'));
-  nock.cleanAll();
-  github.token();
-  expect(pending).toEqual([]);
-});
-
-async function verifyPem(pem: string): Promise<string> {
-  const dir = await tempDir();
-  const ca = await (await fetch(`${bot.url}/ca.pem`)).text();
-  await writeFile(join(dir, 'ca.pem'), ca);
-  await writeFile(join(dir, 'cert.pem'), pem);
-  const result = await openssl([
-    'verify',
-    '-purpose',
-    'sslclient',
-    '-CAfile',
-    join(dir, 'ca.pem'),
-    join(dir, 'cert.pem'),
-  ]);
-  return result.output;
-}
-
-function pemIn(body: string): string {
-  const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(body);
-  if (!match) throw new Error(`no PEM in ${body}`);
-  return `${match[0]}\n`;
-}
+afterAll(async () => world?.close());
+// Every expected GitHub call was made, and no other was tried.
+afterEach(assertGitHubDone);
 
 describe('a ticket from request to certificate', () => {
   it.each([
@@ -97,14 +46,14 @@ describe('a ticket from request to certificate', () => {
         number,
         body: ticketBody({ connector: 'hr_integration', version: '1.0', customerCode: code, csr }),
       };
-      const response = await bot.deliver('issues', issueEvent('opened', issue));
+      const response = await world.bot.deliver('issues', issueEvent('opened', issue));
       expect(response.status).toBe(200);
       await eventually(() => expect(request.isDone() && awaiting.isDone() && config.isDone()).toBe(true));
       expect(asked[0]).toContain('@alice');
       expect(asked[0]).toContain('@zorggroep-oost/certificate-approvers');
       expect(asked[0]).toContain('Zorggroep Oost');
 
-      const lines = await bot.call<Line[]>('GET', LINES, supplierToken);
+      const lines = await world.bot.call<Line[]>('GET', LINES, world.supplierToken);
       const line = lines.json.find((l) => l.customerCode === code);
       expect(line?.request?.state).toBe('awaiting_approval');
 
@@ -118,7 +67,7 @@ describe('a ticket from request to certificate', () => {
       const label = github.labels(number, ['approved']);
       const unlabel = github.removeLabel(number, 'awaiting-approval');
       const close = github.close(number, 'completed');
-      const approve = await bot.deliver(
+      const approve = await world.bot.deliver(
         'issue_comment',
         commentEvent(
           { ...issue, labels: ['certificate-approval', 'awaiting-approval'] },
@@ -130,10 +79,10 @@ describe('a ticket from request to certificate', () => {
         expect([config2, approved, reaction, label, unlabel, close].every((s) => s.isDone())).toBe(true),
       );
       const pem = pemIn(posted[0] ?? '');
-      expect(await verifyPem(pem)).toContain('OK');
+      expect(await verifyAgainstCa(world.bot.url, pem)).toContain('OK');
       expect(posted[0]).toContain('alice');
 
-      const after = await bot.call<Line[]>('GET', LINES, supplierToken);
+      const after = await world.bot.call<Line[]>('GET', LINES, world.supplierToken);
       const signed = after.json.find((l) => l.customerCode === code);
       expect(signed?.request?.state).toBe('signed');
       expect(posted[0]).toContain(signed?.certificate?.serial);
