@@ -63,6 +63,17 @@ export async function handleComment(
       operations: [{ op: 'comment', kind, key: String(replyKey), body }],
       receivedAt: Date.now(),
     });
+  /** One short reply saying why nothing was done, in the reply's own words. */
+  const refuse = (message: string) =>
+    reply(
+      'refusal',
+      refusalReply({
+        commentId: comment.id,
+        commenter: comment.author.login,
+        reason: 'not_an_approver',
+        message,
+      }),
+    );
   if (command.kind === 'unknown') {
     await reply(
       'unknown-command',
@@ -97,15 +108,7 @@ export async function handleComment(
         : request
           ? `The request of this ticket is ${request.state.replace('_', ' ')}, so there is nothing to decide any more.`
           : 'This ticket has no request waiting for a decision (yet): the bot asks the approvers in a comment once the ticket is complete.';
-    await reply(
-      'refusal',
-      refusalReply({
-        commentId: comment.id,
-        commenter: comment.author.login,
-        reason: 'not_an_approver',
-        message: why,
-      }),
-    );
+    await refuse(why);
     return 'not_waiting';
   }
 
@@ -165,16 +168,7 @@ export async function handleComment(
     { ticket: request.ticket ?? undefined, deliveryId, commentId: comment.id },
   );
   if (!rejected.ok) {
-    const message = rejected.failures.map((f) => f.message).join('; ');
-    await reply(
-      'refusal',
-      refusalReply({
-        commentId: comment.id,
-        commenter: comment.author.login,
-        reason: 'not_an_approver',
-        message,
-      }),
-    );
+    await refuse(rejected.failures.map((f) => f.message).join('; '));
     return 'refused';
   }
   await addTicketUpdate(deps.queues, ticketUpdateId('rejected', request.id), {
