@@ -102,7 +102,7 @@ describe('the reference gateway over real TLS on loopback, with the service on P
     // One refresh, plus room for curl's start on a busy machine.
     expect(refusedAt - signedAt).toBeLessThan(REFRESH_MS + 2500);
     expect(refusedAt - disabledAt).toBeLessThan(10_000);
-    expect(refusals(logged)).toContain('CERT_REVOKED');
+    await eventually(() => expect(refusals(logged)).toContain('CERT_REVOKED'));
     // Another certificate of the same line is not affected.
     expect((await curl(gateway.port, '/ping', bob)).status).toBe(200);
 
