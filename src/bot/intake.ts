@@ -5,7 +5,7 @@ import { certificateForRequest, consentFor } from '../db/repositories/certificat
 import { addApproval, addTicketUpdate, ticketUpdateId } from '../queue/enqueue.ts';
 import { LABELS, stateLabel, type InstallationTicket, type TicketOperation } from '../queue/jobs.ts';
 import { attachTicket, isRegisteredForSupplier, ticketSubject } from '../services/tickets.ts';
-import { renewedComment } from '../templates/decision-comments.ts';
+import { certificateFacts, renewedComment } from '../templates/decision-comments.ts';
 import {
   approvalRequestComment,
   authorNotRegisteredComment,
@@ -125,12 +125,7 @@ export async function takeInTicket(
     if (!certificate) throw new Error(`signed request ${request.id} has no certificate`);
     const body = renewedComment({
       requestId: request.id,
-      pem: certificate.pem,
-      serial: certificate.serial,
-      fingerprintSha256: certificate.fingerprintSha256,
-      notBefore: certificate.notBefore,
-      notAfter: certificate.notAfter,
-      commonName: certificate.commonName,
+      ...certificateFacts(certificate),
       dashboardUrl: link,
       consent: consent ? { approver: consent.approverLogin, approvedAt: consent.approvedAt } : undefined,
     });

@@ -5,7 +5,12 @@ import { certificateForRequest } from '../db/repositories/certificates.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { approveRequest } from '../services/decide-request.ts';
-import { approvedComment, csrChangedComment, refusalReply } from '../templates/decision-comments.ts';
+import {
+  approvedComment,
+  certificateFacts,
+  csrChangedComment,
+  refusalReply,
+} from '../templates/decision-comments.ts';
 import { addTicketUpdate, promoteApproval, ticketUpdateId } from './enqueue.ts';
 import { LABELS, type SigningJob } from './jobs.ts';
 import type { Queues } from './queues.ts';
@@ -64,12 +69,7 @@ export function processSigning(deps: SigningDeps) {
     const body = approvedComment({
       requestId: data.requestId,
       approver: data.approver.login,
-      pem: certificate.pem,
-      serial: certificate.serial,
-      fingerprintSha256: certificate.fingerprintSha256,
-      notBefore: certificate.notBefore,
-      notAfter: certificate.notAfter,
-      commonName: certificate.commonName,
+      ...certificateFacts(certificate),
       dashboardUrl: dashboardUrl(deps.publicUrl, found.connector.technicalName, found.version.version),
     });
     await addTicketUpdate(deps.queues, ticketUpdateId('approved', data.requestId), {

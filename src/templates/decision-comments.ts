@@ -74,6 +74,14 @@ export interface ApprovedInput {
   dashboardUrl: string;
 }
 
+/** What a certificate comment shows of a stored certificate (a row of the certificates table). */
+export function certificateFacts(
+  row: Pick<ApprovedInput, 'pem' | 'serial' | 'fingerprintSha256' | 'notBefore' | 'notAfter' | 'commonName'>,
+): Pick<ApprovedInput, 'pem' | 'serial' | 'fingerprintSha256' | 'notBefore' | 'notAfter' | 'commonName'> {
+  const { pem, serial, fingerprintSha256, notBefore, notAfter, commonName } = row;
+  return { pem, serial, fingerprintSha256, notBefore, notAfter, commonName };
+}
+
 /** The signed certificate after `/approve`. */
 export function approvedComment(input: ApprovedInput): string {
   return withMarker('approved', input.requestId, [

@@ -7,6 +7,7 @@ import { startService, type RunningService } from '../../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../helpers/database.ts';
 import { CA_DIR, readCsr, tempDir } from '../helpers/fixtures.ts';
 import { makeCsr } from '../helpers/services.ts';
+import { httpCall } from '../helpers/http.ts';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 const LINES = '/api/connectors/hr_integration/versions/1.0/environments';
@@ -20,16 +21,8 @@ const fixture = async (name: string) => (await readCsr(name)).toString();
 let base = '';
 /** One HTTP call: a string body is sent as `type`, anything else as JSON; paths may be absolute URLs. */
 async function call<T>(verb: string, path: string, token?: string, body?: unknown, type = 'text/plain') {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  let payload: string | undefined;
-  if (typeof body === 'string') [payload, headers['content-type']] = [body, type];
-  else if (body !== undefined)
-    [payload, headers['content-type']] = [JSON.stringify(body), 'application/json'];
   const url = path.startsWith('http') ? path : `${base}${path}`;
-  const response = await fetch(url, { method: verb, headers, body: payload });
-  const text = await response.text();
-  const json = (/^[[{]/.test(text) ? JSON.parse(text) : undefined) as T;
-  return { status: response.status, headers: response.headers, text, json } satisfies Reply<T>;
+  return (await httpCall<T>(url, verb, token, body, type)) satisfies Reply<T>;
 }
 const codes = (reply: Reply<unknown>) =>
   ((reply.json as { errors?: { code: string }[] } | undefined)?.errors ?? []).map((error) => error.code);

@@ -7,6 +7,7 @@ import { startService, type RunningService } from '../../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../helpers/database.ts';
 import { CA_DIR, tempDir } from '../helpers/fixtures.ts';
 import { makeCsr, makeCsrForKey } from '../helpers/services.ts';
+import { httpCall } from '../helpers/http.ts';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 const LINES = '/api/connectors/hr_integration/versions/1.0/environments';
@@ -21,15 +22,7 @@ type Line = {
 
 /** One JSON (or text/plain for strings) call with the supplier's or admin's token. */
 async function call<T>(base: string, verb: string, path: string, token: string, body?: unknown) {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  let payload: string | undefined;
-  if (typeof body === 'string') [payload, headers['content-type']] = [body, 'text/plain'];
-  else if (body !== undefined)
-    [payload, headers['content-type']] = [JSON.stringify(body), 'application/json'];
-  const response = await fetch(`${base}${path}`, { method: verb, headers, body: payload });
-  const text = await response.text();
-  const json = (/^[[{]/.test(text) ? JSON.parse(text) : undefined) as T;
-  return { status: response.status, headers: response.headers, text, json };
+  return httpCall<T>(`${base}${path}`, verb, token, body);
 }
 
 describe.each(['pglite', 'postgres'] as const)(

@@ -10,6 +10,7 @@ import { approveRequest } from '../../src/services/decide-request.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../helpers/database.ts';
 import { CA_DIR, openssl, tempDir } from '../helpers/fixtures.ts';
 import { makeCsr, makeCsrForKey, testContext, type MadeCsr } from '../helpers/services.ts';
+import { httpCall } from '../helpers/http.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 const LINES = '/api/connectors/hr_integration/versions/1.0/environments';
@@ -24,16 +25,7 @@ type LineJson = { customerCode: string; kind: string; request?: UploadJson['requ
 let base = '';
 /** One HTTP call as a user's script makes it: a string is sent as `type`, anything else as JSON. */
 async function call<T>(verb: string, path: string, token?: string, body?: unknown, type = 'text/plain') {
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  let payload: RequestInit['body'];
-  if (body instanceof FormData) payload = body;
-  else if (typeof body === 'string') [payload, headers['content-type']] = [body, type];
-  else if (body !== undefined)
-    [payload, headers['content-type']] = [JSON.stringify(body), 'application/json'];
-  const response = await fetch(`${base}${path}`, { method: verb, headers, body: payload });
-  const text = await response.text();
-  const json = (/^[[{]/.test(text) ? JSON.parse(text) : undefined) as T;
-  return { status: response.status, headers: response.headers, text, json } satisfies Reply<T>;
+  return (await httpCall<T>(`${base}${path}`, verb, token, body, type)) satisfies Reply<T>;
 }
 
 const codes = (reply: Reply<unknown>) =>

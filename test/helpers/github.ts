@@ -8,6 +8,7 @@ import { startService, type RunningService } from '../../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
 import { CA_DIR, tempDir } from './fixtures.ts';
 import { join } from 'node:path';
+import { httpCall } from './http.ts';
 
 export const API = 'https://api.github.com';
 export const OWNER = 'nedap-ons';
@@ -263,14 +264,8 @@ export async function startBot(
       });
     },
     async call<T>(verb: string, path: string, token: string, body?: unknown) {
-      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-      let payload: string | undefined;
-      if (typeof body === 'string') [payload, headers['content-type']] = [body, 'text/plain'];
-      else if (body !== undefined)
-        [payload, headers['content-type']] = [JSON.stringify(body), 'application/json'];
-      const response = await fetch(`${url}${path}`, { method: verb, headers, body: payload });
-      const text = await response.text();
-      return { status: response.status, json: (/^[[{]/.test(text) ? JSON.parse(text) : undefined) as T };
+      const { status, json } = await httpCall<T>(`${url}${path}`, verb, token, body);
+      return { status, json };
     },
     async close() {
       await service.close();

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
 import { CA_DIR, tempDir } from './fixtures.ts';
+import { httpCall } from './http.ts';
 
 export const WEB_ADMIN_TOKEN = 'admin-token-for-web-tests-0123456789';
 
@@ -56,16 +57,9 @@ export async function startWebService(env: Record<string, string> = {}): Promise
   }
   const url = service.url;
   const api: WebService['api'] = async (token, verb, path, body) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    let payload: string | undefined;
-    if (typeof body === 'string') [payload, headers['content-type']] = [body, 'text/plain'];
-    else if (body !== undefined)
-      [payload, headers['content-type']] = [JSON.stringify(body), 'application/json'];
-    const response = await fetch(`${url}${path}`, { method: verb, headers, body: payload });
-    const text = await response.text();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const json = (/^[[{]/.test(text) ? JSON.parse(text) : undefined) as any;
-    return { status: response.status, json, text };
+    const { status, json, text } = await httpCall<any>(`${url}${path}`, verb, token, body);
+    return { status, json, text };
   };
   return {
     url,
