@@ -1,3 +1,4 @@
+import type { IssuedCertificateFacts } from '../core/notifier.ts';
 import { dashboardUrl } from '../bot/bot-deps.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
@@ -73,7 +74,7 @@ export async function runExpiryScan(deps: ExpiryScanDeps, now: Date): Promise<Ex
 const BATCH = 500;
 
 /** The mail templates' view of a certificate. */
-export function factsOf(certificate: CertificateFacts) {
+export function factsOf(certificate: IssuedCertificateFacts) {
   return {
     supplier: certificate.supplier,
     connector: certificate.connector,

@@ -31,20 +31,23 @@ export function createMailNotifier(deps: {
       deps.log.error({ err: error }, `the ${what} e-mail could not be queued (is Redis answering?)`);
     }
   };
+  const link = (of: { connector: string; version: string }) =>
+    dashboardUrl(deps.publicUrl, of.connector, of.version);
   const facts = async (certificateId: string) => {
     const certificate = await certificateFacts(deps.db, certificateId);
     if (!certificate) throw new Error(`certificate ${certificateId} does not exist`);
-    const link = dashboardUrl(deps.publicUrl, certificate.connector, certificate.version);
-    return { certificate, view: { ...factsOf(certificate), dashboardUrl: link } };
+    return { certificate, view: { ...factsOf(certificate), dashboardUrl: link(certificate) } };
   };
   return {
     certificateIssued: (event) =>
       guarded('certificate issued', async () => {
-        const { certificate, view } = await facts(event.certificateId);
+        const { certificate, view } = event.facts
+          ? { certificate: event.facts, view: { ...factsOf(event.facts), dashboardUrl: link(event.facts) } }
+          : await facts(event.certificateId);
         await queueMail(deps.db, deps.queues, {
           id: jobIds.mail('issued', certificate.serial),
           kind: 'certificate_issued',
-          certificateId: certificate.id,
+          certificateId: event.certificateId,
           to: certificate.supplierEmail,
           mail: certificateIssuedMail({ ...view, how: event.how, approver: event.approver }),
         });

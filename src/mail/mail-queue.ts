@@ -1,5 +1,6 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.ts';
+import { prepared } from '../db/prepared.ts';
 import { mailMessages, MAIL_KINDS } from '../db/schema.ts';
 import { RETRYING, type Queues } from '../queue/queues.ts';
 import type { Mail } from '../templates/mail/mail.ts';
@@ -36,19 +37,18 @@ export async function queueMail(db: Executor, queues: Queues, message: QueuedMai
 /** {@link queueMail} for many messages at once: one insert and one Redis call. */
 export async function queueMails(db: Executor, queues: Queues, messages: QueuedMail[]): Promise<boolean[]> {
   if (messages.length === 0) return [];
-  const inserted = await db
-    .insert(mailMessages)
-    .values(
-      messages.map((m) => ({
-        id: m.id,
-        kind: m.kind,
-        certificateId: m.certificateId,
-        recipient: m.to,
-        subject: m.mail.subject,
-      })),
-    )
-    .onConflictDoNothing()
-    .returning({ id: mailMessages.id });
+  const rows = messages.map((m) => ({
+    id: m.id,
+    kind: m.kind,
+    certificateId: m.certificateId ?? null,
+    recipient: m.to,
+    subject: m.mail.subject,
+  }));
+  const [one] = rows;
+  const inserted =
+    rows.length === 1 && one
+      ? await insertOne(db).execute(one)
+      : await db.insert(mailMessages).values(rows).onConflictDoNothing().returning({ id: mailMessages.id });
   const fresh = new Set(inserted.map((r) => r.id));
   const others = messages.filter((m) => !fresh.has(m.id)).map((m) => m.id);
   const stillQueued =
@@ -67,9 +67,29 @@ export async function queueMails(db: Executor, queues: Queues, messages: QueuedM
       data: { id: m.id, to: m.to, ...m.mail } satisfies MailJob,
       opts: { ...RETRYING, jobId: m.id },
     }));
-  if (jobs.length > 0) await queues.mail.addBulk(jobs);
+  // One job goes by the plain add: a single script, where addBulk wraps it in a transaction.
+  const [only] = jobs;
+  if (jobs.length === 1 && only) await queues.mail.add(only.name, only.data, only.opts);
+  else if (jobs.length > 1) await queues.mail.addBulk(jobs);
   return messages.map((m) => fresh.has(m.id));
 }
+
+/** The insert of one message, prepared: every issued certificate comes with one. */
+const insertOne = (db: Executor) =>
+  prepared(db, 'insertMailMessage', (on) =>
+    on
+      .insert(mailMessages)
+      .values({
+        id: sql.placeholder('id'),
+        kind: sql.placeholder('kind'),
+        certificateId: sql.placeholder('certificateId'),
+        recipient: sql.placeholder('recipient'),
+        subject: sql.placeholder('subject'),
+      })
+      .onConflictDoNothing()
+      .returning({ id: mailMessages.id })
+      .prepare('insert_mail_message'),
+  );
 
 /** Records what became of a message. */
 export async function recordMailState(
@@ -78,8 +98,19 @@ export async function recordMailState(
   state: 'sent' | 'logged' | 'failed',
   failure?: string,
 ): Promise<void> {
-  await db
-    .update(mailMessages)
-    .set({ state, failure: failure ?? null, ...(state === 'failed' ? {} : { sentAt: new Date() }) })
-    .where(eq(mailMessages.id, id));
+  if (state === 'failed') {
+    await db.update(mailMessages).set({ state, failure: failure ?? null }).where(eq(mailMessages.id, id));
+    return;
+  }
+  await prepared(db, 'recordMailDelivered', (on) =>
+    on
+      .update(mailMessages)
+      .set({
+        state: sql`${sql.placeholder('state')}`,
+        failure: null,
+        sentAt: sql`${sql.placeholder('sentAt')}::timestamptz`,
+      })
+      .where(eq(mailMessages.id, sql.placeholder('id')))
+      .prepare('record_mail_delivered'),
+  ).execute({ id, state, sentAt: new Date().toISOString() });
 }

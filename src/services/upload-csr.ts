@@ -8,7 +8,7 @@ import type { Transaction } from '../db/database.ts';
 import { retryOnUniqueViolation } from '../db/errors.ts';
 import type { AuditEntry } from '../db/repositories/audit.ts';
 import { findLine, type LineRow } from '../db/repositories/catalog.ts';
-import { consentFor, knownKeyStatus, type RequestRow } from '../db/repositories/certificates.ts';
+import { consentFor, type RequestRow } from '../db/repositories/certificates.ts';
 import { writeUpload, type NewRequest } from '../db/repositories/uploads.ts';
 import { certificateRequests, environmentLines } from '../db/schema.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
@@ -63,12 +63,16 @@ export async function uploadCsr(
   return retryOnUniqueViolation(async () => {
     // Reads outside any transaction: lines, certificates and consents are only ever added, and
     // what a concurrent upload adds meanwhile is caught by the unique constraints (and a retry).
-    const [found, knownKeys] = await Promise.all([
-      findLine(ctx.db, { ...where, customerCode, supplierId: supplierScope(actor) }),
-      parsed.ok ? knownKeyStatus(ctx.db, parsed.facts.publicKeySha256) : new Map(),
-    ]);
+    const publicKeySha256 = parsed.ok ? parsed.facts.publicKeySha256 : undefined;
+    const found = await findLine(ctx.db, {
+      ...where,
+      customerCode,
+      supplierId: supplierScope(actor),
+      publicKeySha256,
+    });
     if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
-    const { connector, line } = found;
+    const { connector, version, line, supplier, keyHistory } = found;
+    const knownKeys = new Map(publicKeySha256 && keyHistory ? [[publicKeySha256, keyHistory]] : []);
     const verdict = judgeCsr(parsed, {
       minRsaBits: ctx.minRsaBits,
       connector: connector.technicalName,
@@ -141,6 +145,14 @@ export async function uploadCsr(
       await ctx.notifier?.certificateIssued({
         certificateId: certificate.id,
         how: line.kind === 'development' ? 'development' : 'renewal',
+        facts: {
+          ...certificate,
+          supplier: supplier.name,
+          supplierEmail: supplier.email,
+          connector: connector.technicalName,
+          version: version.version,
+          customerCode: line.customerCode,
+        },
       });
     }
     return success({

@@ -1,6 +1,8 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
-import { connectors, environmentLines, versions } from '../schema.ts';
+import { prepared } from '../prepared.ts';
+import type { KnownKeyStatus } from '../../core/csr-policy.ts';
+import { certificates, connectors, environmentLines, suppliers, versions } from '../schema.ts';
 
 export type ConnectorRow = typeof connectors.$inferSelect;
 export type VersionRow = typeof versions.$inferSelect;
@@ -47,22 +49,53 @@ export async function findVersion(
 /** A line with its version and connector. */
 export async function findLine(
   db: Executor,
-  where: { technicalName: string; version: string; customerCode: string; supplierId: string | undefined },
-): Promise<{ connector: ConnectorRow; version: VersionRow; line: LineRow } | undefined> {
-  const query = db
-    .select({ connector: connectors, version: versions, line: environmentLines })
-    .from(environmentLines)
-    .innerJoin(versions, eq(environmentLines.versionId, versions.id))
-    .innerJoin(connectors, eq(versions.connectorId, connectors.id))
-    .where(
-      and(
-        eq(connectors.technicalName, where.technicalName),
-        eq(versions.version, where.version),
-        eq(environmentLines.customerCode, where.customerCode),
-        where.supplierId ? eq(connectors.supplierId, where.supplierId) : undefined,
-      ),
-    );
-  const [row] = await query;
+  where: {
+    technicalName: string;
+    version: string;
+    customerCode: string;
+    supplierId: string | undefined;
+    /** A key whose earlier certificates to report as `keyHistory` (key_reused / key_compromised). */
+    publicKeySha256?: string | undefined;
+  },
+): Promise<
+  | {
+      connector: ConnectorRow;
+      version: VersionRow;
+      line: LineRow;
+      supplier: { name: string; email: string };
+      keyHistory: KnownKeyStatus | null;
+    }
+  | undefined
+> {
+  const scoped = where.supplierId !== undefined;
+  const query = prepared(db, scoped ? 'findLine:supplier' : 'findLine', (on) =>
+    on
+      .select({
+        connector: connectors,
+        version: versions,
+        line: environmentLines,
+        // An upload needs these too: the supplier for the e-mail it may cause, and what earlier
+        // certificates say about its key. One round trip instead of three.
+        supplier: { name: suppliers.name, email: suppliers.email },
+        keyHistory: sql<KnownKeyStatus | null>`(
+          select case when bool_or(not ${certificates.enabled}) then 'disabled' when count(*) > 0 then 'issued' end
+          from ${certificates} where ${certificates.publicKeySha256} = ${sql.placeholder('publicKeySha256')})`,
+      })
+      .from(environmentLines)
+      .innerJoin(versions, eq(environmentLines.versionId, versions.id))
+      .innerJoin(connectors, eq(versions.connectorId, connectors.id))
+      .innerJoin(suppliers, eq(connectors.supplierId, suppliers.id))
+      .where(
+        and(
+          eq(connectors.technicalName, sql.placeholder('technicalName')),
+          eq(versions.version, sql.placeholder('version')),
+          eq(environmentLines.customerCode, sql.placeholder('customerCode')),
+          scoped ? eq(connectors.supplierId, sql.placeholder('supplierId')) : undefined,
+        ),
+      )
+      .prepare(scoped ? 'find_line_of_supplier' : 'find_line'),
+  );
+  const [row] = await query.execute({ ...where, publicKeySha256: where.publicKeySha256 ?? '' });
   return row;
 }
 

@@ -1,6 +1,7 @@
-import { desc, eq, inArray } from 'drizzle-orm';
+import { desc, eq, inArray, sql } from 'drizzle-orm';
 import type { KnownKeyStatus } from '../../core/csr-policy.ts';
 import type { Executor } from '../database.ts';
+import { prepared } from '../prepared.ts';
 import { certificateRequests, certificates, consents } from '../schema.ts';
 
 export type RequestRow = typeof certificateRequests.$inferSelect;
@@ -12,10 +13,13 @@ export async function knownKeyStatus(
   db: Executor,
   publicKeySha256: string,
 ): Promise<Map<string, KnownKeyStatus>> {
-  const rows = await db
-    .select({ enabled: certificates.enabled })
-    .from(certificates)
-    .where(eq(certificates.publicKeySha256, publicKeySha256));
+  const rows = await prepared(db, 'knownKeyStatus', (on) =>
+    on
+      .select({ enabled: certificates.enabled })
+      .from(certificates)
+      .where(eq(certificates.publicKeySha256, sql.placeholder('publicKeySha256')))
+      .prepare('known_key_status'),
+  ).execute({ publicKeySha256 });
   if (rows.length === 0) return new Map();
   return new Map([[publicKeySha256, rows.some((r) => !r.enabled) ? 'disabled' : 'issued']]);
 }
