@@ -99,7 +99,10 @@ export async function recordMailState(
   failure?: string,
 ): Promise<void> {
   if (state === 'failed') {
-    await db.update(mailMessages).set({ state, failure: failure ?? null }).where(eq(mailMessages.id, id));
+    await db
+      .update(mailMessages)
+      .set({ state, failure: failure ?? null })
+      .where(eq(mailMessages.id, id));
     return;
   }
   await prepared(db, 'recordMailDelivered', (on) =>
