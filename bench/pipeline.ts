@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -10,15 +10,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
-import { startService, type RunningService } from '../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/database.ts';
 import { CA_DIR, loadTestCa } from '../test/helpers/fixtures.ts';
 import { caCertificatesPerSecond } from './ca.ts';
 import { BENCH_DIR, percentile, ratioLine, tempDir } from './support.ts';
 
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 50);
+/** How the service runs: `web+worker` (two processes, as docker-compose deploys it) or `all` (one). */
+const LAYOUT = process.env.BENCH_PIPELINE_LAYOUT === 'all' ? 'all' : 'web+worker';
 /** Tickets approved one by one before the measured burst (JIT, connections, token cache). */
 const WARM_UP = 2;
 const ROUNDS = 2;
@@ -45,7 +44,11 @@ interface Ticket {
 interface RoundResult {
   perSecond: number;
   latencies: number[];
+  /** Used by the service's processes, in all and by process. */
   cpuCores: number;
+  cpuByRole: string;
+  /** Used by this process: the stand-in for GitHub and the webhook client. */
+  benchCores: number;
   machineCores: number;
   allDoneMs: number;
   breakdown: string;
@@ -91,13 +94,13 @@ export async function runPipelineBenchmark(): Promise<string[]> {
         `PostgreSQL, Redis, a local stand-in for the GitHub API; best of ${ROUNDS} rounds`,
       `CA-only ${caOnly.toFixed(1)} certificates/s (1 core, same RSA-4096 CA, best of ${ROUNDS} rounds)`,
       `delivery→PEM comment p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (target p99 < 1000 ms: ${p99Verdict})`,
-      `cores used ${best.cpuCores.toFixed(2)} of ${availableParallelism()} by this process (service, stand-in and client), ` +
-        `${best.machineCores.toFixed(2)} by the whole machine (with PostgreSQL and Redis)`,
+      `service as ${LAYOUT} processes using ${best.cpuCores.toFixed(2)} of ${availableParallelism()} cores (${best.cpuByRole}); ` +
+        `stand-in and client ${best.benchCores.toFixed(2)}; the whole machine ${best.machineCores.toFixed(2)} (with PostgreSQL and Redis)`,
     ]),
     ...rounds.map(
       (r, i) =>
         `  round ${i + 1}: ${r.perSecond.toFixed(1)} approvals/s, p50 ${percentile(r.latencies, 50).toFixed(0)} ms, ` +
-        `p99 ${percentile(r.latencies, 99).toFixed(0)} ms, cores used ${r.cpuCores.toFixed(2)} (machine ${r.machineCores.toFixed(2)}); ` +
+        `p99 ${percentile(r.latencies, 99).toFixed(0)} ms, service cores ${r.cpuCores.toFixed(2)} (${r.cpuByRole}; machine ${r.machineCores.toFixed(2)}); ` +
         `reactions, labels and closing of all ${APPROVALS} done ${r.allDoneMs.toFixed(0)} ms after the first delivery`,
     ),
     `  where the time goes (best round, p50/p99 ms): ${best.breakdown}; per approval ${best.perApproval}`,
@@ -114,13 +117,13 @@ async function pipelineRound(
   const dataDir = await tempDir();
   const prefix = `bench-pipeline-${randomUUID()}`;
   const agent = new Agent({ keepAlive: true, maxSockets: APPROVALS + WARM_UP });
-  let service: RunningService | undefined;
+  let service: ServiceProcesses | undefined;
   try {
     const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
       type: 'pkcs1',
       format: 'pem',
     }) as string;
-    const config = loadConfig({
+    const env = {
       PORT: '0',
       DATA_DIR: dataDir,
       DATABASE_URL: databaseUrl,
@@ -134,11 +137,12 @@ async function pipelineRound(
       PRIVATE_KEY: privateKey,
       WEBHOOK_SECRET: helpers.WEBHOOK_SECRET,
       PUBLIC_URL: 'https://certs.example.com',
-      LOG_LEVEL: 'silent',
-    });
-    service = await startService(config, createLogger('silent'), {
-      github: { Octokit: helpers.TestOctokit, baseUrl: standIn.url },
-    });
+      LOG_LEVEL: 'warn',
+      BENCH_GITHUB_URL: standIn.url,
+    };
+    // The service runs as its own processes, as deployed (docker-compose: app + worker), so that
+    // the stand-in for GitHub and the webhook client in this process do not share its event loop.
+    service = await startProcesses(env);
     const base = service.url;
     await seed(base);
     const deliver = (event: string, payload: unknown) =>
@@ -196,6 +200,7 @@ async function pipelineRound(
     const redisBefore = await redisCommands();
     const profiler = await startProfiler();
     const cpuBefore = process.cpuUsage();
+    const serviceCpuBefore = await service.cpuMs();
     const machineBefore = machineBusyMs();
     await Promise.all(
       measured.map(async (t, i) => {
@@ -206,6 +211,10 @@ async function pipelineRound(
     );
     await standIn.until(() => measured.every((t) => standIn.at(t.number).pem), 120_000, 'PEM comments');
     const cpu = process.cpuUsage(cpuBefore);
+    const serviceCpuAfter = await service.cpuMs();
+    const serviceCpu = Object.fromEntries(
+      Object.entries(serviceCpuAfter).map(([role, ms]) => [role, ms - (serviceCpuBefore[role] ?? 0)]),
+    );
     const machineBusy = machineBusyMs() - machineBefore;
     await profiler?.();
     const firstSent = Math.min(...measured.map((t) => t.sentAt!));
@@ -224,7 +233,11 @@ async function pipelineRound(
     return {
       perSecond: measured.length / seconds,
       latencies: measured.map((t) => standIn.at(t.number).pem! - t.sentAt!),
-      cpuCores: (cpu.user + cpu.system) / 1e6 / seconds,
+      cpuCores: Object.values(serviceCpu).reduce((a, b) => a + b, 0) / 1000 / seconds,
+      cpuByRole: Object.entries(serviceCpu)
+        .map(([role, ms]) => `${role} ${(ms / 1000 / seconds).toFixed(2)}`)
+        .join(', '),
+      benchCores: (cpu.user + cpu.system) / 1e6 / seconds,
       machineCores: machineBusy / 1000 / seconds,
       allDoneMs: allDone - firstSent,
       breakdown: await breakdown(prefix, measured, standIn),
@@ -238,6 +251,84 @@ async function pipelineRound(
     await deleteQueueKeys(prefix);
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+interface ServiceProcesses {
+  url: string;
+  /** CPU time (ms) each of the service's processes has used so far, by role. */
+  cpuMs(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** Starts the service's processes (bench/pipeline-service.ts) and waits until each is ready. */
+async function startProcesses(env: Record<string, string>): Promise<ServiceProcesses> {
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const roles = LAYOUT === 'all' ? ['all'] : ['web', 'worker'];
+  const children: ChildProcess[] = [];
+  const close = async () => {
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }),
+    );
+  };
+  try {
+    const urls = await Promise.all(
+      roles.map(async (role) => {
+        const child = spawn(process.execPath, [...profile, 'bin/run-ts.js', 'bench/pipeline-service.ts'], {
+          env: { ...process.env, ...env, WORKERS: role },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        children.push(child);
+        return readyLine(child, role);
+      }),
+    );
+    const url = urls.find((u) => u !== '');
+    if (!url) throw new Error('pipeline: no service process serves HTTP');
+    return {
+      url,
+      cpuMs: async () =>
+        Object.fromEntries(
+          await Promise.all(children.map(async (c, i) => [roles[i]!, await processCpuMs(c.pid!)] as const)),
+        ),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The URL a service process prints when it is ready ('' for a worker process). */
+async function readyLine(child: ChildProcess, role: string): Promise<string> {
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pipeline: the ${role} process did not start`)), 60_000);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      output += chunk;
+      const match = /^ready ?(\S*)$/m.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] ?? '');
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`pipeline: the ${role} process ended (${code}) before it was ready`));
+    });
+  });
+}
+
+/** user + system CPU time of a process in ms, from /proc (clock ticks of 10 ms). */
+async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** The supplier (with the ticket author's login), its connector, and version 1.0 approved by Nedap. */

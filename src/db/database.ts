@@ -45,8 +45,7 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     return {
       db,
       engine: 'postgres',
-      migrate: () =>
-        migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER }),
+      migrate: () => migrateUnderLock(location.url!),
       ping: async () => {
         await db.execute(sql`select 1`);
       },
@@ -75,6 +74,25 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
  * (postgres.js keeps them per connection, by text) makes it one, and spares PostgreSQL the
  * parsing and planning: on the upload path that is most of the database's work.
  */
+/** An arbitrary constant of our own for the migrations' advisory lock. */
+const MIGRATION_LOCK_KEY = 0x6f6e736d;
+
+/**
+ * Applies the migrations while holding a session advisory lock, on one connection of its own:
+ * processes that start together (docker-compose's app and worker on a fresh database) would
+ * otherwise both try to create the tables, and one would fail. The second waits, then finds
+ * nothing left to do.
+ */
+async function migrateUnderLock(url: string): Promise<void> {
+  const single = postgres(url, { max: 1, onnotice: () => undefined, connect_timeout: 10 });
+  try {
+    await single`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+    await migratePostgres(drizzlePostgres(single, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+  } finally {
+    await single.end({ timeout: 5 });
+  }
+}
+
 function preparedStatements(sql: postgres.Sql): postgres.Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {

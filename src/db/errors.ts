@@ -22,13 +22,22 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return name === undefined || name === constraint;
 }
 
-/** Runs `work`, running it again when a unique constraint lost a race (the retry sees the winner). */
-export async function retryOnUniqueViolation<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+/**
+ * Runs `work`, running it again when a unique constraint lost a race (the retry sees the winner).
+ * `onRetry` hears of each lost race, with the constraint's name when the driver gives it.
+ */
+export async function retryOnUniqueViolation<T>(
+  work: () => Promise<T>,
+  onRetry?: (constraint: string | undefined) => void,
+  attempts = 3,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
       if (attempt >= attempts || !isUniqueViolation(error)) throw error;
+      const found = driverError(error);
+      onRetry?.(found?.constraint_name ?? found?.constraint);
     }
   }
 }

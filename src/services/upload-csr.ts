@@ -159,8 +159,12 @@ export async function uploadCsr(
       request: { id: requestId, state },
       ...(certificate ? { certificate: newCertificateView(certificate) } : {}),
     });
-  });
+  }, lostRace(ctx));
 }
+
+/** Lost races are normal under load; at debug level they show how often it happens. */
+const lostRace = (ctx: ServiceContext) => (constraint: string | undefined) =>
+  ctx.log.debug({ constraint }, 'an upload lost a race on a unique constraint; running it again');
 
 async function supersedeWaiting(
   tx: Transaction,

@@ -1,7 +1,6 @@
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import nock from 'nock';
-import { ProbotOctokit } from 'probot';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/main.ts';
@@ -9,6 +8,7 @@ import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
 import { CA_DIR, tempDir } from './fixtures.ts';
 import { join } from 'node:path';
 import { httpCall } from './http.ts';
+import { TestOctokit } from './test-octokit.ts';
 
 export const API = 'https://api.github.com';
 export const OWNER = 'nedap-ons';
@@ -18,12 +18,7 @@ export const APP_ID = 31337;
 export const WEBHOOK_SECRET = 'webhook-secret-for-tests';
 export const ADMIN = 'admin-token-for-tests-0123456789';
 
-/** Octokit without throttling and retries: the queues retry, and tests must not wait ~3 s a POST. */
-export const TestOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
-  ...options,
-  retry: { enabled: false },
-  throttle: { ...(options['throttle'] as object), enabled: false },
-}));
+export { TestOctokit } from './test-octokit.ts';
 
 type Example = { name: string; examples: Record<string, unknown>[] };
 const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as Example[];
