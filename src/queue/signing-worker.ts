@@ -1,7 +1,5 @@
 import type { Job } from 'bullmq';
 import { dashboardUrl } from '../bot/bot-deps.ts';
-import { findLineById } from '../db/repositories/catalog.ts';
-import { certificateForRequest } from '../db/repositories/certificates.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { approveRequest } from '../services/decide-request.ts';
@@ -62,15 +60,14 @@ export function processSigning(deps: SigningDeps) {
       return { outcome: first?.code ?? 'refused' };
     }
     if (!result.value.alreadySigned) deps.observeSigning?.((Date.now() - data.receivedAt) / 1000);
-    const certificate = await certificateForRequest(deps.services.db, data.requestId);
-    const found = certificate ? await findLineById(deps.services.db, certificate.lineId) : undefined;
-    if (!certificate || !found)
-      throw new Error(`request ${data.requestId} is signed but its certificate is missing`);
+    // The certificate and its line's facts come with the approval: no second read.
+    const certificate = result.value.issued;
+    if (!certificate) throw new Error(`request ${data.requestId} is signed but its certificate is missing`);
     const body = approvedComment({
       requestId: data.requestId,
       approver: data.approver.login,
       ...certificateFacts(certificate),
-      dashboardUrl: dashboardUrl(deps.publicUrl, found.connector.technicalName, found.version.version),
+      dashboardUrl: dashboardUrl(deps.publicUrl, certificate.connector, certificate.version),
     });
     await addTicketUpdate(deps.queues, ticketUpdateId('approved', data.requestId), {
       ticket: data.ticket,

@@ -1,17 +1,18 @@
 import { eq } from 'drizzle-orm';
-import { parseCsr } from '../ca/parse-csr.ts';
+import { parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
 import { transition } from '../core/request-state.ts';
 import type { Transaction } from '../db/database.ts';
 import { retryOnUniqueViolation } from '../db/errors.ts';
-import { appendAudit, type AuditEntry } from '../db/repositories/audit.ts';
+import { appendAudit } from '../db/repositories/audit.ts';
+import { certificateForRequest, requestById, type CertificateRow } from '../db/repositories/certificates.ts';
 import {
-  certificateForRequest,
-  knownKeyStatus,
-  requestById,
-  type RequestRow,
-} from '../db/repositories/certificates.ts';
-import { certificateRequests, certificates, consents } from '../db/schema.ts';
+  lockRequestForDecision,
+  writeApproval,
+  type RequestForDecision,
+} from '../db/repositories/decisions.ts';
+import { certificateRequests } from '../db/schema.ts';
+import type { IssuedCertificateFacts } from '../core/notifier.ts';
 import { describeActor, type Actor } from './actor.ts';
 import type { ServiceContext } from './context.ts';
 import { certificateView } from './environments.ts';
@@ -31,21 +32,29 @@ export interface Decision extends Origin {
   commentId?: number | undefined;
 }
 
+/** A certificate as the decision's reports tell it: the ticket comment and the e-mail. */
+export type ApprovedCertificate = IssuedCertificateFacts & { pem: string };
+
 /**
  * The organisation approves a waiting request: consent is recorded for the line and the CSR
  * is signed, in one transaction. Approving a request that is already signed answers with its
  * certificate (`alreadySigned`), so duplicate deliveries and concurrent approvers are harmless.
+ * The transaction is three round trips: the locked read (with the line's facts and the key's
+ * history), the signing on the thread pool, and one statement writing everything.
  */
 export async function approveRequest(
   ctx: ServiceContext,
   approver: Extract<Actor, { kind: 'approver' }>,
   requestId: string,
   decision: Decision = {},
-): Promise<Outcome<RequestResult & { alreadySigned: boolean; certificateId?: string }>> {
+): Promise<
+  Outcome<RequestResult & { alreadySigned: boolean; certificateId?: string; issued?: ApprovedCertificate }>
+> {
   const outcome = await retryOnUniqueViolation(() =>
     ctx.db.transaction(async (tx) => {
-      const request = await requestById(tx, requestId, true);
-      if (!request) return notFound(`request ${requestId}`);
+      const found = await lockRequestForDecision(tx, requestId);
+      if (!found) return notFound(`request ${requestId}`);
+      const { request } = found;
       if (decision.csrSha256 && decision.csrSha256 !== request.csrSha256) {
         return failure('csr_changed', 'the CSR of this request is not the one that was shown for approval');
       }
@@ -59,51 +68,50 @@ export async function approveRequest(
             certificate: certificateView(existing),
             alreadySigned: true,
             certificateId: existing.id,
+            issued: approvedCertificate(found, existing),
           });
         }
         return failure(next.code, next.message);
       }
-      // The key may have been certified on another line since the upload: judge it again.
-      const refused = await refuseReusedKey(tx, approver, request, decision);
-      if (refused) return refused;
       const parsed = parseCsr(request.csrPem);
+      // The key may have been certified on another line since the upload: judge it again.
+      const refused = await refuseReusedKey(tx, approver, found, parsed, decision);
+      if (refused) return refused;
       if (!parsed.ok) throw new Error(`request ${request.id} holds an unreadable CSR and cannot be signed`);
       const issued = await issue(ctx, parsed);
-      await tx
-        .insert(consents)
-        .values({
+      const certificate = certificateValues(request.id, request.lineId, issued);
+      const ticket = decision.ticket ?? request.ticket;
+      await writeApproval(tx, {
+        requestId: request.id,
+        decidedBy: describeActor(approver),
+        consent: {
           lineId: request.lineId,
           requestId: request.id,
           approverLogin: approver.login,
           approverId: approver.githubId,
-          ticket: decision.ticket ?? request.ticket,
+          ticket,
           commentId: decision.commentId,
-        })
-        .onConflictDoNothing();
-      await tx
-        .update(certificateRequests)
-        .set({ state: 'signed', decidedBy: describeActor(approver), updatedAt: new Date() })
-        .where(eq(certificateRequests.id, request.id));
-      const audit: AuditEntry[] = [
-        {
-          actor: describeActor(approver),
-          action: 'request.approved',
-          subjectType: 'request',
-          subjectId: request.id,
-          requestId: request.id,
-          deliveryId: decision.deliveryId,
-          details: { ticket: decision.ticket ?? request.ticket, commentId: decision.commentId },
         },
-      ];
-      const certificate = certificateValues(request.id, request.lineId, issued);
-      await tx.insert(certificates).values(certificate);
-      audit.push(issuedAudit(approver, certificate, decision));
-      await appendAudit(tx, audit);
+        certificate,
+        audit: [
+          {
+            actor: describeActor(approver),
+            action: 'request.approved',
+            subjectType: 'request',
+            subjectId: request.id,
+            requestId: request.id,
+            deliveryId: decision.deliveryId,
+            details: { ticket, commentId: decision.commentId },
+          },
+          issuedAudit(approver, certificate, decision),
+        ],
+      });
       return success({
         request: { id: request.id, state: 'signed' as const },
         certificate: newCertificateView(certificate),
         alreadySigned: false,
         certificateId: certificate.id,
+        issued: approvedCertificate(found, certificate),
       });
     }),
   );
@@ -112,23 +120,49 @@ export async function approveRequest(
       certificateId: outcome.value.certificateId,
       how: 'approval',
       approver: approver.login,
+      facts: outcome.value.issued,
     });
   }
   return outcome;
+}
+
+function approvedCertificate(
+  found: RequestForDecision,
+  certificate: Pick<
+    CertificateRow,
+    'serial' | 'commonName' | 'fingerprintSha256' | 'notBefore' | 'notAfter' | 'pem'
+  >,
+): ApprovedCertificate {
+  const { serial, commonName, fingerprintSha256, notBefore, notAfter, pem } = certificate;
+  const { customerCode, connector, version, supplier, supplierEmail } = found;
+  return {
+    serial,
+    commonName,
+    fingerprintSha256,
+    notBefore,
+    notAfter,
+    pem,
+    customerCode,
+    connector,
+    version,
+    supplier,
+    supplierEmail,
+  };
 }
 
 /** Marks a waiting request invalid when its key was certified meanwhile; the failure, or undefined. */
 async function refuseReusedKey(
   tx: Transaction,
   actor: Actor,
-  request: RequestRow,
+  found: RequestForDecision,
+  parsed: ParsedCsr,
   origin: Origin,
 ): Promise<{ ok: false; failures: Failure[] } | undefined> {
-  if (!request.publicKeySha256) return undefined;
-  const parsed = parseCsr(request.csrPem);
+  const { request, keyHistory } = found;
+  if (!request.publicKeySha256 || !keyHistory) return undefined;
   const verdict = judgeCsr(parsed, {
     minRsaBits: 0,
-    knownKeys: await knownKeyStatus(tx, request.publicKeySha256),
+    knownKeys: new Map([[request.publicKeySha256, keyHistory]]),
   });
   const violations = verdict.violations.filter(
     (v) => v.code === 'key_reused' || v.code === 'key_compromised',

@@ -3,6 +3,7 @@ import type { Executor } from '../database.ts';
 import { prepared } from '../prepared.ts';
 import { auditLog, certificateRequests, certificates } from '../schema.ts';
 import type { AuditEntry } from './audit.ts';
+import { oneStatement } from './one-statement.ts';
 
 export type NewRequest = typeof certificateRequests.$inferInsert;
 export type NewCertificate = typeof certificates.$inferInsert;
@@ -33,9 +34,9 @@ export async function writeUpload(db: Executor, rows: UploadRows): Promise<void>
 }
 
 function builtUpload(db: Executor, rows: UploadRows): SQL {
-  const parts = [statement(db.insert(certificateRequests).values(rows.request))];
-  if (rows.certificate) parts.push(statement(db.insert(certificates).values(rows.certificate)));
-  return withParts(parts, statement(db.insert(auditLog).values(rows.audit)));
+  const parts: SQLWrapper[] = [db.insert(certificateRequests).values(rows.request)];
+  if (rows.certificate) parts.push(db.insert(certificates).values(rows.certificate));
+  return oneStatement(parts, db.insert(auditLog).values(rows.audit));
 }
 
 const REQUEST_COLUMNS = [
@@ -81,19 +82,22 @@ function placeholders(prefix: string, columns: readonly string[]): Record<string
 const jsonPlaceholder = (name: string) => sql`${sql.placeholder(name)}::jsonb`;
 
 function preparedUpload(db: Executor, rows: UploadRows, name: string) {
+  // getSQL(): as a plain statement (embedded as a builder, drizzle would parenthesise it).
   const parts = [
-    statement(
-      db.insert(certificateRequests).values({
+    db
+      .insert(certificateRequests)
+      .values({
         ...placeholders('r_', REQUEST_COLUMNS),
         errors: jsonPlaceholder('r_errors'),
-      } as unknown as NewRequest),
-    ),
+      } as unknown as NewRequest)
+      .getSQL(),
   ];
   if (rows.certificate) {
     parts.push(
-      statement(
-        db.insert(certificates).values(placeholders('c_', CERTIFICATE_COLUMNS) as unknown as NewCertificate),
-      ),
+      db
+        .insert(certificates)
+        .values(placeholders('c_', CERTIFICATE_COLUMNS) as unknown as NewCertificate)
+        .getSQL(),
     );
   }
   const audit = rows.audit.map(
@@ -126,14 +130,4 @@ function uploadValues(rows: UploadRows): Record<string, unknown> {
     values[`a${i}_details`] = entry.details === undefined ? null : JSON.stringify(entry.details);
   });
   return values;
-}
-
-function withParts(parts: SQL[], last: SQL): SQL {
-  const ctes = parts.map((part, i) => sql`${sql.identifier(`part${i}`)} as (${part})`);
-  return sql`with ${sql.join(ctes, sql`, `)} ${last}`;
-}
-
-/** A builder's SQL as a plain statement (embedded as a builder, drizzle would parenthesise it). */
-function statement(builder: SQLWrapper): SQL {
-  return builder.getSQL();
 }
