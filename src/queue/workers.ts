@@ -60,7 +60,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
     workers.push(worker);
   };
   start('approvals', processApproval(deps), 10);
-  start('signing', processSigning(deps), deps.signingConcurrency ?? 8);
+  start('signing', processSigning(deps), deps.signingConcurrency ?? 16);
   start('mail', processMail({ db: deps.services.db, mailer: deps.mailer, log: deps.log }), 4);
   start(
     'maintenance',
@@ -86,7 +86,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   }
   if (deps.github) {
     const github = { ...deps.github, octokitFor: cachedOctokits(deps.github.octokitFor) };
-    start('github', processTicketUpdate({ ...github, log: deps.log }), deps.githubConcurrency ?? 4, {
+    start('github', processTicketUpdate({ ...github, log: deps.log }), deps.githubConcurrency ?? 8, {
       settings: { backoffStrategy: githubBackoff },
     });
   } else {
