@@ -21,19 +21,19 @@ const LAYOUT = process.env.BENCH_PIPELINE_LAYOUT === 'all' ? 'all' : 'web+worker
 /** Tickets approved one by one before the measured burst (JIT, connections, token cache). */
 const WARM_UP = 2;
 const ROUNDS = 2;
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const CONNECTOR = 'hr_integration';
-const APPROVER = { login: 'alice', id: 7001 };
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+export const CONNECTOR = 'hr_integration';
+export const APPROVER = { login: 'alice', id: 7001 };
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PEM_MARKER = 'ons-certs:approved:';
 const REQUEST_MARKER = 'ons-certs:approval-request:';
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable with BullMQ's job times. */
 const now = () => performance.timeOrigin + performance.now();
 
-type GitHubHelpers = typeof import('../test/helpers/github.ts');
+export type GitHubHelpers = typeof import('../test/helpers/github.ts');
 
-interface Ticket {
+export interface Ticket {
   number: number;
   customerCode: string;
   csr: string;
@@ -112,81 +112,11 @@ async function pipelineRound(
   codes: string[],
   tickets: Ticket[],
 ): Promise<RoundResult> {
-  const standIn = await startStandIn(helpers, approversYaml(codes));
-  const databaseUrl = await createPostgresDatabase();
-  const dataDir = await tempDir();
-  const prefix = `bench-pipeline-${randomUUID()}`;
-  const agent = new Agent({ keepAlive: true, maxSockets: APPROVALS + WARM_UP });
-  let service: ServiceProcesses | undefined;
+  const world = await startWorld(helpers, codes, {});
+  const { standIn, service, agent, base, prefix } = world;
   try {
-    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
-      type: 'pkcs1',
-      format: 'pem',
-    }) as string;
-    const env = {
-      PORT: '0',
-      DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      CA_CERT_PATH: join(CA_DIR, 'ca.pem'),
-      CA_KEY_PATH: join(CA_DIR, 'ca.key'),
-      CSR_MIN_RSA_BITS: '4096',
-      ADMIN_TOKEN,
-      APP_ID: String(helpers.APP_ID),
-      PRIVATE_KEY: privateKey,
-      WEBHOOK_SECRET: helpers.WEBHOOK_SECRET,
-      PUBLIC_URL: 'https://certs.example.com',
-      LOG_LEVEL: 'warn',
-      BENCH_GITHUB_URL: standIn.url,
-    };
-    // The service runs as its own processes, as deployed (docker-compose: app + worker), so that
-    // the stand-in for GitHub and the webhook client in this process do not share its event loop.
-    service = await startProcesses(env);
-    const base = service.url;
-    await seed(base);
-    const deliver = (event: string, payload: unknown) =>
-      signedPost(agent, base, helpers.WEBHOOK_SECRET, event, JSON.stringify(payload));
-
-    // Intake (not measured): every ticket opened, and its approvers asked on the stand-in.
-    await Promise.all(
-      tickets.map((t) =>
-        deliver(
-          'issues',
-          helpers.issueEvent('opened', {
-            number: t.number,
-            body: helpers.ticketBody({
-              connector: CONNECTOR,
-              version: '1.0',
-              customerCode: t.customerCode,
-              csr: t.csr,
-            }),
-          }),
-        ),
-      ),
-    );
-    await standIn.until(
-      () => tickets.every((t) => standIn.at(t.number).asked && standIn.at(t.number).labelled),
-      180_000,
-      'approval-request comments and awaiting-approval labels',
-    );
-
-    const approve = (t: Ticket) =>
-      JSON.stringify(
-        helpers.commentEvent(
-          {
-            number: t.number,
-            body: helpers.ticketBody({
-              connector: CONNECTOR,
-              version: '1.0',
-              customerCode: t.customerCode,
-              csr: t.csr,
-            }),
-            labels: ['certificate-approval', 'awaiting-approval'],
-          },
-          { id: 9_000_000 + t.number, body: '/approve', user: APPROVER },
-        ),
-      );
+    await openTickets(helpers, world, tickets, 180_000);
+    const approve = (t: Ticket) => approvePayload(helpers, t);
     const warmUp = tickets.slice(0, WARM_UP);
     const measured = tickets.slice(WARM_UP);
     for (const t of warmUp) {
@@ -244,16 +174,127 @@ async function pipelineRound(
       perApproval,
     };
   } finally {
+    await world.close();
+  }
+}
+
+/** Intake (not measured): every ticket opened, and its approvers asked on the stand-in. */
+export async function openTickets(
+  helpers: GitHubHelpers,
+  world: World,
+  tickets: Ticket[],
+  timeoutMs: number,
+): Promise<void> {
+  const { standIn } = world;
+  await Promise.all(
+    tickets.map((t) =>
+      world.deliver(
+        'issues',
+        helpers.issueEvent('opened', { number: t.number, body: ticketBody(helpers, t) }),
+      ),
+    ),
+  );
+  await standIn.until(
+    () => tickets.every((t) => standIn.at(t.number).asked && standIn.at(t.number).labelled),
+    timeoutMs,
+    'approval-request comments and awaiting-approval labels',
+  );
+}
+
+const ticketBody = (helpers: GitHubHelpers, t: Ticket) =>
+  helpers.ticketBody({ connector: CONNECTOR, version: '1.0', customerCode: t.customerCode, csr: t.csr });
+
+/** The `issue_comment` delivery of alice's `/approve` on a ticket, as JSON. */
+export function approvePayload(helpers: GitHubHelpers, t: Ticket): string {
+  return JSON.stringify(
+    helpers.commentEvent(
+      {
+        number: t.number,
+        body: ticketBody(helpers, t),
+        labels: ['certificate-approval', 'awaiting-approval'],
+      },
+      { id: 9_000_000 + t.number, body: '/approve', user: APPROVER },
+    ),
+  );
+}
+
+export interface World {
+  standIn: StandIn;
+  service: ServiceProcesses;
+  agent: Agent;
+  base: string;
+  prefix: string;
+  deliver(event: string, payload: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh world for one round: the stand-in for GitHub, a new database and queue prefix, the
+ * service as its own processes (as deployed, docker-compose: app + worker, so that the stand-in
+ * and the webhook client in this process do not share its event loop), seeded with a supplier
+ * and an approved connector version.
+ */
+export async function startWorld(
+  helpers: GitHubHelpers,
+  codes: string[],
+  extraEnv: Record<string, string>,
+): Promise<World> {
+  const standIn = await startStandIn(helpers, approversYaml(codes));
+  const databaseUrl = await createPostgresDatabase();
+  const dataDir = await tempDir();
+  const prefix = `bench-pipeline-${randomUUID()}`;
+  const agent = new Agent({ keepAlive: true, maxSockets: codes.length });
+  let service: ServiceProcesses | undefined;
+  const close = async () => {
     agent.destroy();
     await service?.close();
     await standIn.close();
     await dropPostgresDatabase(databaseUrl);
     await deleteQueueKeys(prefix);
     await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs1',
+      format: 'pem',
+    }) as string;
+    service = await startProcesses({
+      PORT: '0',
+      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      CA_CERT_PATH: join(CA_DIR, 'ca.pem'),
+      CA_KEY_PATH: join(CA_DIR, 'ca.key'),
+      CSR_MIN_RSA_BITS: '4096',
+      ADMIN_TOKEN,
+      APP_ID: String(helpers.APP_ID),
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: helpers.WEBHOOK_SECRET,
+      PUBLIC_URL: 'https://certs.example.com',
+      LOG_LEVEL: 'warn',
+      BENCH_GITHUB_URL: standIn.url,
+      ...extraEnv,
+    });
+    const base = service.url;
+    await seed(base);
+    return {
+      standIn,
+      service,
+      agent,
+      base,
+      prefix,
+      deliver: (event, payload) =>
+        signedPost(agent, base, helpers.WEBHOOK_SECRET, event, JSON.stringify(payload)),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 
-interface ServiceProcesses {
+export interface ServiceProcesses {
   url: string;
   /** CPU time (ms) each of the service's processes has used so far, by role. */
   cpuMs(): Promise<Record<string, number>>;
@@ -261,7 +302,7 @@ interface ServiceProcesses {
 }
 
 /** Starts the service's processes (bench/pipeline-service.ts) and waits until each is ready. */
-async function startProcesses(env: Record<string, string>): Promise<ServiceProcesses> {
+export async function startProcesses(env: Record<string, string>): Promise<ServiceProcesses> {
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
@@ -332,7 +373,7 @@ async function processCpuMs(pid: number): Promise<number> {
 }
 
 /** The supplier (with the ticket author's login), its connector, and version 1.0 approved by Nedap. */
-async function seed(base: string): Promise<void> {
+export async function seed(base: string): Promise<void> {
   const post = async (path: string, token: string, body?: unknown) => {
     const response = await fetch(`${base}${path}`, {
       method: 'POST',
@@ -419,7 +460,7 @@ function machineBusyMs(): number {
 }
 
 /** `count` staging customer codes TE1000, TE1001, TE1003, ... (TE1002 is development). */
-function stagingCodes(count: number): string[] {
+export function stagingCodes(count: number): string[] {
   const codes: string[] = [];
   for (let n = 1000; codes.length < count; n++) if (n !== 1002) codes.push(`TE${n}`);
   return codes;
@@ -446,7 +487,7 @@ async function startProfiler(): Promise<(() => Promise<void>) | undefined> {
 }
 
 /** One organisation, approver alice, for every code of the run. */
-function approversYaml(codes: string[]): string {
+export function approversYaml(codes: string[]): string {
   return [
     'organisations:',
     '  - name: Zorggroep Bench',
@@ -463,7 +504,7 @@ function approversYaml(codes: string[]): string {
  * of its own), made by OpenSSL once and kept in bench/.cache. bench/csr-pool.ts makes 2048-bit
  * keys, which CSR_MIN_RSA_BITS=4096 refuses.
  */
-async function csrPool4096(commonNames: string[]): Promise<string[]> {
+export async function csrPool4096(commonNames: string[]): Promise<string[]> {
   const dir = join(BENCH_DIR, '.cache', 'pipeline-rsa4096');
   await mkdir(dir, { recursive: true });
   const have = new Set(await readdir(dir));
@@ -505,13 +546,15 @@ interface TicketCalls {
   closed?: number;
 }
 
-interface StandIn {
+export interface StandIn {
   url: string;
   at(issue: number): TicketCalls;
   /** Resolves once `done()` holds, checking after every request the stand-in answers. */
   until(done: () => unknown, timeoutMs: number, what: string): Promise<void>;
   /** Requests answered so far. */
   count(): number;
+  /** When each mutating request (not GET) arrived, and whether it created a comment. */
+  writes(): { at: number; comment: boolean; what: string }[];
   close(): Promise<void>;
 }
 
@@ -519,7 +562,7 @@ interface StandIn {
  * A node:http server on 127.0.0.1 answering what the bot calls on GitHub, recording when each
  * ticket's comments, labels and closing arrive. Anything else gets a 404 and a warning.
  */
-async function startStandIn(helpers: GitHubHelpers, yaml: string): Promise<StandIn> {
+export async function startStandIn(helpers: GitHubHelpers, yaml: string): Promise<StandIn> {
   const calls = new Map<number, TicketCalls>();
   const at = (issue: number) => {
     let found = calls.get(issue);
@@ -530,6 +573,7 @@ async function startStandIn(helpers: GitHubHelpers, yaml: string): Promise<Stand
   const waiters = new Set<() => void>();
   let commentId = 1;
   let requests = 0;
+  const writes: { at: number; comment: boolean; what: string }[] = [];
   const repo = `/repos/${helpers.OWNER}/${helpers.REPO}`;
   const issuePath = new RegExp(`^${repo}/issues/(\\d+)(/.*)?$`);
 
@@ -539,6 +583,13 @@ async function startStandIn(helpers: GitHubHelpers, yaml: string): Promise<Stand
       res.end(JSON.stringify(value));
     };
     const arrived = now();
+    if (method !== 'GET' && !path.startsWith('/app/')) {
+      writes.push({
+        at: arrived,
+        comment: method === 'POST' && path.endsWith('/comments'),
+        what: `${method} ${path}`,
+      });
+    }
     if (method === 'POST' && /^\/app\/installations\/\d+\/access_tokens$/.test(path))
       return json(201, { token: 'ghs_bench', expires_at: new Date(Date.now() + 3600_000).toISOString() });
     if (method === 'GET' && /\/contents\/\.github(%2F|\/)ons-certificates\.yml$/i.test(path)) {
@@ -622,6 +673,7 @@ async function startStandIn(helpers: GitHubHelpers, yaml: string): Promise<Stand
       });
     },
     count: () => requests,
+    writes: () => writes,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -630,7 +682,13 @@ async function startStandIn(helpers: GitHubHelpers, yaml: string): Promise<Stand
 }
 
 /** A webhook delivery as GitHub makes it: JSON body, event name, delivery id and HMAC signature. */
-function signedPost(agent: Agent, base: string, secret: string, event: string, body: string): Promise<void> {
+export function signedPost(
+  agent: Agent,
+  base: string,
+  secret: string,
+  event: string,
+  body: string,
+): Promise<void> {
   const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
   return new Promise((resolve, reject) => {
     const headers = {
@@ -654,7 +712,7 @@ function signedPost(agent: Agent, base: string, secret: string, event: string, b
 }
 
 /** Removes the run's BullMQ keys (its QUEUE_PREFIX) from Redis; a Redis that is gone has none. */
-async function deleteQueueKeys(prefix: string): Promise<void> {
+export async function deleteQueueKeys(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,

@@ -5,12 +5,14 @@ import { runCaBenchmark } from './ca.ts';
 import { runCrlBenchmark } from './crl.ts';
 import { runExpiryScanBenchmark } from './expiry-scan.ts';
 import { runPipelineBenchmark } from './pipeline.ts';
+import { runThrottledPipelineBenchmark } from './pipeline-throttled.ts';
 import { runUploadBenchmark } from './upload.ts';
 
 const benchmarks: Record<string, () => Promise<string[]>> = {
   ca: runCaBenchmark,
   upload: runUploadBenchmark,
   pipeline: runPipelineBenchmark,
+  'pipeline-throttled': runThrottledPipelineBenchmark,
   crl: runCrlBenchmark,
   expiry: runExpiryScanBenchmark,
 };

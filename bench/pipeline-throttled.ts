@@ -1,0 +1,95 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  approvePayload,
+  CONNECTOR,
+  csrPool4096,
+  openTickets,
+  stagingCodes,
+  startWorld,
+  type Ticket,
+} from './pipeline.ts';
+import { latencyLine, percentile, ratioLine } from './support.ts';
+
+/** Decisions made one at a time, each with GitHub's write limiter idle. */
+const ONE_BY_ONE = 5;
+/** Approvals delivered at once, then drained by the github queue at the allowed rate. */
+const BURST = 5;
+/** GitHub's secondary limit for content-creating requests, per minute (docs/performance.md). */
+const GITHUB_WRITES_PER_MINUTE = 80;
+/** Octokit's throttling spaces comment-creating requests ~3 s apart: an idle limiter needs that long. */
+const COMMENT_SPACING_MS = 3000;
+
+/**
+ * The ticket pipeline as production runs it: Probot's own Octokit, throttling and retries ON,
+ * against the local stand-in for GitHub (docs/performance.md, "GitHub is rate-limited by
+ * design"). Two figures: the latency of one decision (the `/approve` delivery to the PEM
+ * comment, with the limiter idle; goal p50 < 1 s), and a burst that the github queue must drain
+ * at the allowed rate, never faster, losing nothing.
+ */
+export async function runThrottledPipelineBenchmark(): Promise<string[]> {
+  const helpers = await import('../test/helpers/github.ts');
+  const { default: nock } = await import('nock');
+  if (nock.isActive()) nock.restore();
+
+  const codes = stagingCodes(ONE_BY_ONE + BURST);
+  const csrs = await csrPool4096(codes.map((code) => `${CONNECTOR}-${code}-bench`));
+  const tickets: Ticket[] = codes.map((customerCode, i) => ({
+    number: 101 + i,
+    customerCode,
+    csr: csrs[i]!,
+  }));
+  const world = await startWorld(helpers, codes, { BENCH_THROTTLE: 'on' });
+  const { standIn } = world;
+  const approve = (t: Ticket) => world.deliver('issue_comment', JSON.parse(approvePayload(helpers, t)));
+  try {
+    // Intake: one comment and one label per ticket, spaced by the limiter.
+    await openTickets(helpers, world, tickets, tickets.length * 2 * COMMENT_SPACING_MS + 60_000);
+
+    const latencies: number[] = [];
+    for (const t of tickets.slice(0, ONE_BY_ONE)) {
+      // The previous ticket's writes are done and the comment limiter has had its pause.
+      await sleep(COMMENT_SPACING_MS + 200);
+      const sent = performance.timeOrigin + performance.now();
+      await approve(t);
+      await standIn.until(() => standIn.at(t.number).pem !== undefined, 60_000, 'the PEM comment');
+      latencies.push(standIn.at(t.number).pem! - sent);
+      await standIn.until(() => standIn.at(t.number).closed !== undefined, 60_000, 'closing the ticket');
+    }
+
+    await sleep(COMMENT_SPACING_MS + 200);
+    const burst = tickets.slice(ONE_BY_ONE);
+    const writesBefore = standIn.writes().length;
+    const started = performance.timeOrigin + performance.now();
+    await Promise.all(burst.map(approve));
+    await standIn.until(
+      () => burst.every((t) => standIn.at(t.number).pem && standIn.at(t.number).closed),
+      BURST * 6 * 1500 + 60_000,
+      'PEM comments and closing of the burst',
+    );
+    const writes = standIn.writes().slice(writesBefore);
+    const gaps = (list: { at: number }[]) => list.slice(1).map((w, i) => w.at - list[i]!.at);
+    // Octokit keeps two queues: comments (they notify people) ~3 s apart, other writes ~1 s apart.
+    const writeGaps = gaps(writes.filter((w) => !w.comment));
+    if (process.env.BENCH_DEBUG) for (const w of writes) console.log((w.at - started).toFixed(0), w.what);
+    const commentGaps = gaps(writes.filter((w) => w.comment));
+    const minutes = (writes.at(-1)!.at - started) / 60_000;
+    const perMinute = writes.length / minutes;
+    const lastPem = Math.max(...burst.map((t) => standIn.at(t.number).pem!));
+    const p50 = percentile(latencies, 50);
+    return [
+      latencyLine('pipeline.throttled-decision', latencies, [
+        `one /approve at a time with Octokit's throttling ON as in production and its limiter idle (target p50 < 1000 ms: ${p50 < 1000 ? 'met' : 'MISSED'})`,
+        'from the signed webhook POST to the PEM comment reaching the local stand-in for GitHub',
+      ]),
+      ratioLine('pipeline.throttled-burst', perMinute / GITHUB_WRITES_PER_MINUTE, undefined, [
+        `${writes.length} mutating requests for ${BURST} approvals delivered at once reached GitHub at ${perMinute.toFixed(1)}/min ` +
+          `against GitHub's ~${GITHUB_WRITES_PER_MINUTE}/min for content-creating requests (must stay below 1)`,
+        `smallest gap between two comments ${Math.min(...commentGaps).toFixed(0)} ms and between two other writes ` +
+          `${Math.min(...writeGaps).toFixed(0)} ms (Octokit's two queues space them ~${COMMENT_SPACING_MS} and ~1000 ms)`,
+        `last PEM comment ${((lastPem - started) / 1000).toFixed(1)} s after the burst, all ${BURST} tickets answered, labelled and closed`,
+      ]),
+    ];
+  } finally {
+    await world.close();
+  }
+}
