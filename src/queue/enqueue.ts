@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { JobsOptions } from 'bullmq';
+import { Job, type JobsOptions } from 'bullmq';
 import { DEFAULT_MAX_TRANSIENT_ATTEMPTS } from '../core/github-retry.ts';
 import type { CommentKind } from '../templates/ticket-comments.ts';
 import type { ApprovalJob, SigningJob, TicketUpdateJob } from './jobs.ts';
@@ -46,7 +46,14 @@ export async function addApproval(queues: Queues, data: ApprovalJob, dayMs: numb
 
 /** Wakes the approval job of a decided request, so that it completes now rather than at its next reminder. */
 export async function promoteApproval(queues: Queues, requestId: string): Promise<void> {
-  const job = await queues.approvals.getJob(jobIds.approval(requestId));
+  // Promoting needs only the job's id, so the job is not read first (one round trip, not two).
   // Only a delayed job can be promoted; one that is running or done sees the decision itself.
-  await job?.promote().catch(() => undefined);
+  const job = new Job<ApprovalJob>(
+    queues.approvals,
+    'approval',
+    {} as ApprovalJob,
+    {},
+    jobIds.approval(requestId),
+  );
+  await job.promote().catch(() => undefined);
 }
