@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,18 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../test/fixtures/csr', import.meta.url));
 
-export const tempDir = () => mkdtemp(join(tmpdir(), 'ons-certs-bench-'));
+const madeDirs: string[] = [];
+// The benchmarks' temporary directories (CA keys among them) go when the run ends.
+process.once('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory, removed when the benchmark run ends. */
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ons-certs-bench-'));
+  madeDirs.push(dir);
+  return dir;
+}
 
 /** Calls `work` repeatedly for about `seconds` and returns calls per second. */
 export function repeatFor(seconds: number, work: () => unknown): number {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,8 +33,17 @@ export async function openssl(args: string[], input?: string): Promise<{ code: n
   });
 }
 
+const madeDirs: string[] = [];
+// Keys, CSRs and data directories of a test file go when its worker ends.
+process.once('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory, removed when the test worker ends. */
 export async function tempDir(prefix = 'ons-certs-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** Writes text to a new temporary file and returns its path. */
