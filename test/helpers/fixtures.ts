@@ -34,12 +34,16 @@ export async function openssl(args: string[], input?: string): Promise<{ code: n
 }
 
 const madeDirs: string[] = [];
-// Keys, CSRs and data directories of a test file go when its worker ends.
-process.once('exit', () => {
-  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
-});
 
-/** A temporary directory, removed when the test worker ends. */
+/**
+ * Removes the temporary directories made so far (keys, CSRs, data directories): test/setup.ts
+ * calls it after each test file, once the file's own afterAll hooks have stopped its services.
+ */
+export function removeTempDirs(): void {
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A temporary directory, removed after the test file (see removeTempDirs). */
 export async function tempDir(prefix = 'ons-certs-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   madeDirs.push(dir);
