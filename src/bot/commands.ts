@@ -5,8 +5,7 @@ import { mayDecide, type MayDecideInput } from '../core/may-approve.ts';
 import { addSigning, addTicketUpdate, promoteApproval, ticketUpdateId } from '../queue/enqueue.ts';
 import { LABELS, stateLabel, type InstallationTicket } from '../queue/jobs.ts';
 import { rejectRequest } from '../services/decide-request.ts';
-import { requestOfTicket, supplierLogins } from '../services/tickets.ts';
-import { findLineById } from '../db/repositories/catalog.ts';
+import { requestForCommand } from '../services/tickets.ts';
 import {
   csrChangedComment,
   refusalReply,
@@ -82,7 +81,8 @@ export async function handleComment(
     return 'unknown_command';
   }
 
-  const request = await requestOfTicket(deps.services, ticket);
+  const found = await requestForCommand(deps.services, ticket);
+  const request = found?.request;
   if (issue.state === 'open' && request?.state === 'superseded' && !parseTicketForm(issue.body).fields.csr) {
     // A newer CSR was uploaded on the line in the dashboard: the approval binds to the CSR shown,
     // so the approvers are asked again for the new one rather than approving either.
@@ -101,7 +101,7 @@ export async function handleComment(
     const outcome = await takeInTicket(deps, ticket, issue, loadApprovers, deliveryId);
     return outcome === 'asked' ? 'asked_again' : 'not_waiting';
   }
-  if (issue.state !== 'open' || !request || request.state !== 'awaiting_approval') {
+  if (issue.state !== 'open' || !found || !request || request.state !== 'awaiting_approval') {
     const why =
       issue.state !== 'open'
         ? 'This ticket is closed, so commands on it are not read.'
@@ -112,14 +112,12 @@ export async function handleComment(
     return 'not_waiting';
   }
 
-  const found = await findLineById(deps.services.db, request.lineId);
-  if (!found) throw new Error(`request ${request.id} has no line`);
   const approvers = await loadApprovers();
-  const ofCode = approvers.ok ? approversFor(approvers.config, found.line.customerCode) : undefined;
+  const ofCode = approvers.ok ? approversFor(approvers.config, found.customerCode) : undefined;
   const input: MayDecideInput = {
     commenter: comment.author,
     ticketAuthor: issue.author,
-    supplierLogins: await supplierLogins(deps.services, found.connector.supplierId),
+    supplierLogins: found.supplierLogins,
     approvers: ofCode,
     memberOfTeams: [],
     commentAction: comment.action,

@@ -1,13 +1,16 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { transition } from '../core/request-state.ts';
 import { appendAudit } from '../db/repositories/audit.ts';
 import { findConnector, findVersion, type LineRow } from '../db/repositories/catalog.ts';
 import { requestById, type RequestRow } from '../db/repositories/certificates.ts';
+import { prepared } from '../db/prepared.ts';
 import {
   certificateRequests,
+  connectors,
   environmentLines,
   supplierGithubLogins,
   suppliers,
+  versions,
   webhookDeliveries,
 } from '../db/schema.ts';
 import { describeActor, type Actor } from './actor.ts';
@@ -142,6 +145,43 @@ export async function requestOfTicket(
     .where(eq(certificateRequests.ticket, ticketKey(ticket)))
     .orderBy(desc(certificateRequests.createdAt), desc(certificateRequests.id))
     .limit(1);
+  return row;
+}
+
+/** The newest request of a ticket, with what a command on it is checked against. */
+export interface RequestForCommand {
+  request: RequestRow;
+  customerCode: string;
+  /** The GitHub logins registered for the request's supplier (they may not decide). */
+  supplierLogins: string[];
+}
+
+/**
+ * {@link requestOfTicket} with its line's customer code and its supplier's logins: everything a
+ * command's checks read from the database, in one prepared round trip.
+ */
+export async function requestForCommand(
+  ctx: ServiceContext,
+  ticket: TicketRef,
+): Promise<RequestForCommand | undefined> {
+  const query = prepared(ctx.db, 'requestForCommand', (on) =>
+    on
+      .select({
+        request: certificateRequests,
+        customerCode: environmentLines.customerCode,
+        supplierLogins: sql<string[]>`coalesce((select array_agg(${supplierGithubLogins.login})
+          from ${supplierGithubLogins} where ${supplierGithubLogins.supplierId} = ${connectors.supplierId}), '{}')`,
+      })
+      .from(certificateRequests)
+      .innerJoin(environmentLines, eq(environmentLines.id, certificateRequests.lineId))
+      .innerJoin(versions, eq(versions.id, environmentLines.versionId))
+      .innerJoin(connectors, eq(connectors.id, versions.connectorId))
+      .where(eq(certificateRequests.ticket, sql.placeholder('ticket')))
+      .orderBy(desc(certificateRequests.createdAt), desc(certificateRequests.id))
+      .limit(1)
+      .prepare('request_for_command'),
+  );
+  const [row] = await query.execute({ ticket: ticketKey(ticket) });
   return row;
 }
 
