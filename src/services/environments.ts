@@ -2,7 +2,12 @@ import { asc, eq } from 'drizzle-orm';
 import { parseCustomerCode, type EnvironmentKind } from '../core/customer-code.ts';
 import { appendAudit } from '../db/repositories/audit.ts';
 import { findVersion } from '../db/repositories/catalog.ts';
-import { currentCertificates, latestRequests, type CertificateRow } from '../db/repositories/certificates.ts';
+import {
+  currentCertificates,
+  latestRequests,
+  waitingRequests,
+  type CertificateRow,
+} from '../db/repositories/certificates.ts';
 import { environmentLines } from '../db/schema.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
 import type { ServiceContext } from './context.ts';
@@ -29,6 +34,11 @@ export interface EnvironmentView {
     ticket?: string;
   };
   certificate?: CertificateView;
+  /**
+   * A request that still waits for the organisation while a newer upload on the line was
+   * refused (a refused CSR replaces nothing): the supplier must not think it gone.
+   */
+  waiting?: { id: string; ticket?: string };
 }
 
 export function certificateView(row: CertificateRow): CertificateView {
@@ -97,14 +107,16 @@ export async function listEnvironments(
     .where(eq(environmentLines.versionId, found.version.id))
     .orderBy(asc(environmentLines.createdAt));
   const ids = lines.map((l) => l.id);
-  const [requests, certificates] = await Promise.all([
+  const [requests, certificates, waiting] = await Promise.all([
     latestRequests(ctx.db, ids),
     currentCertificates(ctx.db, ids),
+    waitingRequests(ctx.db, ids),
   ]);
   return success(
     lines.map((line) => {
       const request = requests.get(line.id);
       const certificate = certificates.get(line.id);
+      const stillWaiting = waiting.get(line.id);
       return {
         customerCode: line.customerCode,
         kind: line.kind,
@@ -122,6 +134,14 @@ export async function listEnvironments(
             }
           : {}),
         ...(certificate ? { certificate: certificateView(certificate) } : {}),
+        ...(stillWaiting && stillWaiting.id !== request?.id
+          ? {
+              waiting: {
+                id: stillWaiting.id,
+                ...(stillWaiting.ticket ? { ticket: stillWaiting.ticket } : {}),
+              },
+            }
+          : {}),
       };
     }),
   );

@@ -43,7 +43,9 @@ export function tabLines(
     const at = paths.line(where.technicalName, where.version, line.customerCode);
     const certificate = line.certificate && certificateCell(line.certificate, now);
     const needsTicket = line.kind !== 'development';
-    const current = line.request?.ticket ? ticketUrl(tickets.githubWebUrl, line.request.ticket) : undefined;
+    // The ticket of the latest request, or of the earlier one that still waits behind a refused upload.
+    const ticket = line.request?.ticket ?? line.waiting?.ticket;
+    const current = ticket ? ticketUrl(tickets.githubWebUrl, ticket) : undefined;
     return {
       customerCode: line.customerCode,
       kind: line.kind,
@@ -58,7 +60,7 @@ export function tabLines(
         enabled: `${at}/enabled`,
       },
       tickets: {
-        ...(needsTicket && current ? { current: { label: line.request!.ticket!, url: current } } : {}),
+        ...(needsTicket && current && ticket ? { current: { label: ticket, url: current } } : {}),
         ...(needsTicket && tickets.supportRepo
           ? { open: newTicketUrl(tickets.githubWebUrl, tickets.supportRepo, { ...where, ...line }) }
           : {}),
@@ -115,7 +117,10 @@ function describeRequest(line: EnvironmentView, supportRepoSet: boolean): Omit<L
       return {
         label: 'Refused: the CSR does not meet the requirements',
         tone: 'problem',
-        detail: 'Fix what is listed and upload a new CSR.',
+        detail: line.waiting
+          ? "Fix what is listed and upload a new CSR. Your earlier CSR still waits for the organisation's approval" +
+            `${line.waiting.ticket ? ` (ticket ${line.waiting.ticket})` : ''}; a valid new CSR replaces it.`
+          : 'Fix what is listed and upload a new CSR.',
       };
     case 'superseded':
       return { label: 'Replaced by a newer CSR', tone: 'none', detail: undefined };

@@ -247,6 +247,27 @@ describe.each(ENGINES)('the certificate lifecycle on %s', (engine) => {
     expect(tab[0]?.certificate?.enabled).toBe(true);
   });
 
+  it('a refused upload after a waiting one: the listing still shows the request that waits', async () => {
+    await connectorWith('still_waits', ['TE4444']);
+    const waiting = value((await upload('still_waits', 'TE4444')).outcome);
+    expect(waiting.request.state).toBe('awaiting_approval');
+    const wrongCn = (await makeCsr('still_waits-TE1002-x')).csr;
+    expect(await refusal(uploadCsr(ctx, supplier, line('still_waits', 'TE4444'), wrongCn))).toBe(
+      'cn_customer_code_mismatch',
+    );
+    const tab = async () =>
+      value(await listEnvironments(ctx, supplier, { technicalName: 'still_waits', version: '1.0.0' }))[0];
+    expect(await tab()).toMatchObject({
+      request: { state: 'invalid' },
+      waiting: { id: waiting.request.id },
+    });
+    // A valid new CSR replaces the waiting one: nothing is listed as waiting behind it any more.
+    const newer = value((await upload('still_waits', 'TE4444')).outcome);
+    const after = await tab();
+    expect(after?.request).toMatchObject({ id: newer.request.id, state: 'awaiting_approval' });
+    expect(after?.waiting).toBeUndefined();
+  });
+
   // The key of a waiting request is judged again at approval: certified on another line
   // meanwhile, the request becomes invalid with key_reused instead of failing on the database.
   it('approving a request whose key was certified elsewhere meanwhile answers key_reused', async () => {

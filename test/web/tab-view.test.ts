@@ -122,6 +122,27 @@ describe('the rows of the tab', () => {
     expect(production?.errors).toEqual([{ code: 'cn_format', message: 'fix the CN' }]);
   });
 
+  it('a refused upload does not hide the earlier request that still waits, nor its ticket', () => {
+    const refusedAfterWaiting: EnvironmentView = {
+      customerCode: 'CF1235',
+      kind: 'production',
+      request: { id: 'e', state: 'invalid', errors: [{ code: 'cn_format', message: 'fix the CN' }] },
+      waiting: { id: 'd', ticket: 'nedap-ons/support#14' },
+    };
+    const [row] = tabLines(WHERE, [refusedAfterWaiting], NOW, TICKETS);
+    expect(row?.status.label).toBe('Refused: the CSR does not meet the requirements');
+    expect(row?.status.detail).toBe(
+      "Fix what is listed and upload a new CSR. Your earlier CSR still waits for the organisation's approval " +
+        '(ticket nedap-ons/support#14); a valid new CSR replaces it.',
+    );
+    expect(row?.tickets.current).toEqual({
+      label: 'nedap-ons/support#14',
+      url: 'https://github.com/nedap-ons/support/issues/14',
+    });
+    const [plain] = tabLines(WHERE, [{ ...refusedAfterWaiting, waiting: undefined }], NOW, TICKETS);
+    expect(plain?.status.detail).toBe('Fix what is listed and upload a new CSR.');
+  });
+
   it('has no new-ticket link without SUPPORT_REPO, and uses the GitHub Enterprise host when set', () => {
     const [, without] = tabLines(WHERE, lines, NOW, { ...TICKETS, supportRepo: undefined });
     expect(without?.tickets.open).toBeUndefined();

@@ -1,4 +1,4 @@
-import { desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { KnownKeyStatus } from '../../core/csr-policy.ts';
 import type { Executor } from '../database.ts';
 import { prepared } from '../prepared.ts';
@@ -45,6 +45,18 @@ export async function certificateForRequest(
 ): Promise<CertificateRow | undefined> {
   const [row] = await db.select().from(certificates).where(eq(certificates.requestId, requestId));
   return row;
+}
+
+/** The request waiting for approval on each line that has one (at most one per line). */
+export async function waitingRequests(db: Executor, lineIds: string[]): Promise<Map<string, RequestRow>> {
+  if (lineIds.length === 0) return new Map();
+  const rows = await db
+    .select()
+    .from(certificateRequests)
+    .where(
+      and(inArray(certificateRequests.lineId, lineIds), eq(certificateRequests.state, 'awaiting_approval')),
+    );
+  return new Map(rows.map((r) => [r.lineId, r]));
 }
 
 /** The newest request of each line. */
