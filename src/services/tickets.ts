@@ -64,15 +64,6 @@ export async function ticketSubject(
   return { connector: found.connector, version: found.version, supplier, line };
 }
 
-/** The GitHub logins registered for a supplier, lower-cased. */
-export async function supplierLogins(ctx: ServiceContext, supplierId: string): Promise<string[]> {
-  const rows = await ctx.db
-    .select({ login: supplierGithubLogins.login })
-    .from(supplierGithubLogins)
-    .where(eq(supplierGithubLogins.supplierId, supplierId));
-  return rows.map((r) => r.login);
-}
-
 /**
  * Whether a GitHub account is registered for the supplier. The login is matched without case;
  * the first time it is seen its numeric id is recorded, and from then on the id must match too,
@@ -134,20 +125,6 @@ export async function latestRequestOnLine(
   return row;
 }
 
-/** The newest request a ticket asked for; commands act on it. */
-export async function requestOfTicket(
-  ctx: ServiceContext,
-  ticket: TicketRef,
-): Promise<RequestRow | undefined> {
-  const [row] = await ctx.db
-    .select()
-    .from(certificateRequests)
-    .where(eq(certificateRequests.ticket, ticketKey(ticket)))
-    .orderBy(desc(certificateRequests.createdAt), desc(certificateRequests.id))
-    .limit(1);
-  return row;
-}
-
 /** The newest request of a ticket, with what a command on it is checked against. */
 export interface RequestForCommand {
   request: RequestRow;
@@ -157,8 +134,8 @@ export interface RequestForCommand {
 }
 
 /**
- * {@link requestOfTicket} with its line's customer code and its supplier's logins: everything a
- * command's checks read from the database, in one prepared round trip.
+ * The newest request of a ticket, with its line's customer code and its supplier's logins:
+ * everything a command's checks read from the database, in one prepared round trip.
  */
 export async function requestForCommand(
   ctx: ServiceContext,

@@ -117,6 +117,11 @@ function preparedUpload(db: Executor, rows: UploadRows, name: string) {
 function uploadValues(rows: UploadRows): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   const take = (prefix: string, row: Record<string, unknown>, columns: readonly string[]) => {
+    // A value for a column the prepared statement does not write would be lost without a word.
+    const unwritten = Object.keys(row).filter(
+      (key) => row[key] !== undefined && !columns.includes(key) && key !== 'errors' && key !== 'details',
+    );
+    if (unwritten.length > 0) throw new Error(`writeUpload does not write ${unwritten.join(', ')}`);
     for (const c of columns) values[`${prefix}${c}`] = row[c] ?? null;
   };
   take('r_', rows.request, REQUEST_COLUMNS);
