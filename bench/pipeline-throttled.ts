@@ -3,6 +3,7 @@ import {
   approvePayload,
   CONNECTOR,
   csrPool4096,
+  githubHelpers,
   openTickets,
   stagingCodes,
   startWorld,
@@ -27,9 +28,7 @@ const COMMENT_SPACING_MS = 3000;
  * at the allowed rate, never faster, losing nothing.
  */
 export async function runThrottledPipelineBenchmark(): Promise<string[]> {
-  const helpers = await import('../test/helpers/github.ts');
-  const { default: nock } = await import('nock');
-  if (nock.isActive()) nock.restore();
+  const helpers = await githubHelpers();
 
   const codes = stagingCodes(ONE_BY_ONE + BURST);
   const csrs = await csrPool4096(codes.map((code) => `${CONNECTOR}-${code}-bench`));

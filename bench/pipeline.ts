@@ -63,12 +63,7 @@ interface RoundResult {
  * the latency is from the `/approve` delivery to the PEM comment reaching the stand-in.
  */
 export async function runPipelineBenchmark(): Promise<string[]> {
-  // The test helpers import nock, which patches http and fetch on import; this benchmark talks
-  // over real loopback sockets, so the patches come off again at once (and only here, so the
-  // other benchmarks never run under them).
-  const helpers = await import('../test/helpers/github.ts');
-  const { default: nock } = await import('nock');
-  if (nock.isActive()) nock.restore();
+  const helpers = await githubHelpers();
 
   const codes = stagingCodes(WARM_UP + APPROVALS);
   const csrs = await csrPool4096(codes.map((code) => `${CONNECTOR}-${code}-bench`));
@@ -105,6 +100,18 @@ export async function runPipelineBenchmark(): Promise<string[]> {
     ),
     `  where the time goes (best round, p50/p99 ms): ${best.breakdown}; per approval ${best.perApproval}`,
   ];
+}
+
+/**
+ * The GitHub test helpers (payloads, signatures), without nock: it patches http and fetch when
+ * imported, and the pipeline benchmarks talk over real loopback sockets, so the patches come off
+ * again at once (and only here, so the other benchmarks never run under them).
+ */
+export async function githubHelpers(): Promise<GitHubHelpers> {
+  const helpers = await import('../test/helpers/github.ts');
+  const { default: nock } = await import('nock');
+  if (nock.isActive()) nock.restore();
+  return helpers;
 }
 
 async function pipelineRound(

@@ -1,34 +1,22 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { REDIS_URL, useTestQueues } from '../helpers/queues.ts';
 import { createLogger } from '../../src/log.ts';
 import { addCrlRefresh, createCrlRefresher, CRL_REFRESH } from '../../src/queue/crl-refresh.ts';
 import { processMaintenance } from '../../src/queue/maintenance-worker.ts';
-import { openQueues, QUEUE_NAMES, redisConnection, type Queues } from '../../src/queue/queues.ts';
+import { openQueues, redisConnection } from '../../src/queue/queues.ts';
 import { eventually } from '../helpers/github.ts';
 import { freePort } from '../helpers/net.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 describe('CRL refresh jobs on the real Redis', () => {
-  const prefix = `ons-certs-test-crl-${randomBytes(4).toString('hex')}`;
-  let queues: Queues;
-
-  beforeAll(async () => {
-    const connection = redisConnection(REDIS_URL);
-    await connection.connect();
-    queues = openQueues(connection, prefix);
-  });
-  afterAll(async () => {
-    await Promise.all(QUEUE_NAMES.map((name) => queues[name].obliterate({ force: true })));
-    await queues.close();
-  });
+  const world = useTestQueues('crl-');
+  const { prefix } = world;
 
   it('coalesces a burst: one job while one waits, exactly one more while one runs, so the last change is read', async () => {
     // Nobody works the queue yet: twenty changes leave one waiting job.
-    await Promise.all(Array.from({ length: 20 }, (_, i) => addCrlRefresh(queues, `change ${i}`)));
-    expect(await queues.maintenance.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => addCrlRefresh(world.queues, `change ${i}`)));
+    expect(await world.queues.maintenance.getJobCounts('waiting')).toEqual({ waiting: 1 });
 
     const ran: { at: number; why: string }[] = [];
     let release: () => void = () => undefined;
@@ -44,20 +32,20 @@ describe('CRL refresh jobs on the real Redis', () => {
     try {
       await eventually(() => expect(ran).toHaveLength(1));
       // While the first runs (it has read the certificates already), more changes come.
-      await Promise.all(Array.from({ length: 20 }, (_, i) => addCrlRefresh(queues, `later ${i}`)));
+      await Promise.all(Array.from({ length: 20 }, (_, i) => addCrlRefresh(world.queues, `later ${i}`)));
       release();
       await eventually(() => expect(ran).toHaveLength(2));
       await sleep(300);
       // Never two at once, and the second started after the first ended.
       expect(ran).toHaveLength(2);
       expect(ran[1]!.why).toBe('later 19');
-      expect(await queues.maintenance.getJobCounts('waiting', 'active', 'delayed')).toEqual({
+      expect(await world.queues.maintenance.getJobCounts('waiting', 'active', 'delayed')).toEqual({
         waiting: 0,
         active: 0,
         delayed: 0,
       });
       // Once all is done, a new change makes a new job.
-      await addCrlRefresh(queues, 'next day');
+      await addCrlRefresh(world.queues, 'next day');
       await eventually(() => expect(ran.map((r) => r.why)).toContain('next day'));
     } finally {
       await worker.close();
@@ -69,7 +57,7 @@ describe('CRL refresh jobs on the real Redis', () => {
     let signed = 0;
     const process = processMaintenance({
       db: undefined as never,
-      queues,
+      queues: world.queues,
       log: createLogger('silent'),
       publicUrl: 'http://localhost:3000',
       reminderDays: 30,
