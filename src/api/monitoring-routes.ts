@@ -6,6 +6,7 @@ import { QUEUE_NAMES, type Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { requireToken, type SupplierTokenCache } from './auth.ts';
 import { MAX_BODY_BYTES } from './body.ts';
+import { queueBoardGuard } from './queue-board-guard.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Where Nedap support opens the queue dashboard (docs/interfaces.md, "HTTP"). */
@@ -33,8 +34,12 @@ export function monitoringRoutes(deps: {
 
   if (queues) {
     const board = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
+    // Failed jobs may be retried, completed ones are not offered (their comment or certificate
+    // exists already; the option is in Bull Board's code, not its types). queueBoardGuard
+    // enforces what the board may change.
+    const options = { allowRetries: true, allowCompletedRetries: false };
     createBullBoard({
-      queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues[name])),
+      queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues[name], options)),
       serverAdapter: board,
     });
     const boardApp = board.getRouter() as Express;
@@ -46,6 +51,7 @@ export function monitoringRoutes(deps: {
       requireToken(services, adminToken, 'admin', cache, { challenge: 'Basic realm="ons-certs queues"' }),
       // Parsed here (the board's own parser would take 100 KiB) so the 64 KiB limit holds too.
       express.json({ limit: MAX_BODY_BYTES }),
+      queueBoardGuard(queues),
       boardApp,
     );
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { eq } from 'drizzle-orm';
+import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/api/metrics.ts';
 import { createHttpApp } from '../../src/api/server.ts';
@@ -247,6 +248,110 @@ describe('monitoring: /metrics and the queue dashboard, on the real Redis and Po
       expect(sample(body, 'ons_certs_signing_duration_seconds_count{origin="approval"}')).toBe('1');
       // The process metrics come along, from this registry and not the global one.
       expect(body).toMatch(/^process_cpu_seconds_total /m);
+    });
+  });
+
+  describe('the queue board is for watching and retrying failed jobs', () => {
+    const put = (path: string, body?: unknown) =>
+      fetch(`${base}/admin/queues${path}`, {
+        method: 'PUT',
+        headers: { authorization: basic(ADMIN_TOKEN), 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const readOnly = { errors: [{ code: 'board_read_only', message: expect.stringMatching(/watching/) }] };
+
+    /** Runs one job of `mail` through a worker that succeeds or throws; returns its id. */
+    async function finishedJob(outcome: 'completed' | 'failed'): Promise<string> {
+      const id = `board-${outcome}-${randomBytes(3).toString('hex')}`;
+      const job = await queues.mail.add('mail', { kind: outcome }, { jobId: id, attempts: 1 });
+      const worker = new Worker(
+        'mail',
+        async () => {
+          if (outcome === 'failed') throw new Error('the SMTP server said no');
+        },
+        { connection: redisConnection(REDIS_URL), prefix },
+      );
+      try {
+        await expect.poll(() => job.getState(), { timeout: 10_000 }).toBe(outcome);
+      } finally {
+        await worker.close();
+      }
+      return id;
+    }
+
+    it('sends a content security policy that keeps the page to this service', async () => {
+      const response = await get('/admin/queues', basic(ADMIN_TOKEN));
+      expect(response.status).toBe(200);
+      const policy = response.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("default-src 'self'");
+      expect(policy).toContain("font-src 'self'");
+      expect(policy).toContain("frame-ancestors 'none'");
+      // The page itself names the font host that the policy keeps the browser from asking.
+      expect(await response.text()).toContain('fonts.googleapis.com');
+    });
+
+    it('refuses adding, editing, promoting, pausing, emptying and obliterating; the jobs stay as they were', async () => {
+      const waiting = await queues.approvals.add(
+        'approval',
+        { requestId: 'board-r2' },
+        { jobId: jobIds.approval('board-r2'), delay: 60_000 },
+      );
+      const jobPath = `/api/queues/approvals/${encodeURIComponent(waiting.id!)}`;
+      const attempts: [string, string, unknown?][] = [
+        ['POST', '/api/queues/signing/add', { name: 'sign', data: { requestId: 'board-r2' } }],
+        ['PATCH', `${jobPath}/update-data`, { jobData: { requestId: 'someone-else' } }],
+        ['PUT', `${jobPath}/promote`],
+        ['PUT', `${jobPath}/clean`],
+        ['PUT', '/api/queues/approvals/promote'],
+        ['PUT', '/api/queues/approvals/pause'],
+        ['PUT', '/api/queues/pause'],
+        ['PUT', '/api/queues/approvals/empty'],
+        ['PUT', '/api/queues/approvals/clean/delayed'],
+        ['PUT', '/api/queues/approvals/obliterate'],
+        ['PUT', '/api/queues/approvals/retry/completed'],
+        ['DELETE', jobPath],
+      ];
+      for (const [method, path, body] of attempts) {
+        const response = await fetch(`${base}/admin/queues${path}`, {
+          method,
+          headers: { authorization: basic(ADMIN_TOKEN), 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        expect({ method, path, status: response.status }).toEqual({ method, path, status: 405 });
+        expect(await response.json()).toEqual(readOnly);
+      }
+      expect(await waiting.getState()).toBe('delayed');
+      expect((await queues.approvals.getJob(waiting.id!))?.data).toEqual({ requestId: 'board-r2' });
+      expect(await queues.approvals.isPaused()).toBe(false);
+      expect(await queues.signing.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 0, delayed: 0 });
+      await waiting.remove();
+    });
+
+    it('retries a failed job, and not a completed one or one that is not there', async () => {
+      const failed = await finishedJob('failed');
+      const completed = await finishedJob('completed');
+
+      const refused = await put(`/api/queues/mail/${completed}/retry`);
+      expect(refused.status).toBe(409);
+      expect(await refused.json()).toEqual({
+        errors: [{ code: 'job_not_failed', message: expect.stringContaining('is completed') }],
+      });
+      expect(await queues.mail.getJobState(completed)).toBe('completed');
+      expect((await put('/api/queues/mail/no-such-job/retry')).status).toBe(404);
+      expect((await put(`/api/queues/no-such-queue/${failed}/retry`)).status).toBe(405);
+
+      expect((await put(`/api/queues/mail/${failed}/retry`)).status).toBe(204);
+      expect(await queues.mail.getJobState(failed)).toBe('waiting');
+      await queues.mail.obliterate({ force: true });
+    });
+
+    it('retries all failed jobs of a queue at once', async () => {
+      const ids = [await finishedJob('failed'), await finishedJob('failed')];
+      const response = await put('/api/queues/mail/retry/failed');
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ retried: 2, skipped: 0 });
+      for (const id of ids) expect(await queues.mail.getJobState(id)).toBe('waiting');
+      await queues.mail.obliterate({ force: true });
     });
   });
 });

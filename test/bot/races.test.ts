@@ -35,10 +35,28 @@ describe('duplicates and races', () => {
     const { issue } = await world.openTicket(61, 'TE1234');
     const configs = Array.from({ length: 10 }, () => github.config(APPROVERS_YAML));
     const scopes = [github.comment(61, (b) => b.includes('ons-certs:approved:')), ...afterPem(61)];
-    const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => world.comment(issue, 6100 + i, '/approve', alice)),
-    );
-    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    // "The same moment": all ten deliveries are handled while the request still waits, as when
+    // the approvers comment within the time signing takes. (One handled after the signing is
+    // told that there is nothing left to decide: the refusal tested elsewhere.)
+    const connection = redisConnection(REDIS_URL);
+    const signing = new Queue('signing', { connection, prefix: world.bot.env['QUEUE_PREFIX'] });
+    await signing.pause();
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => world.comment(issue, 6100 + i, '/approve', alice)),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+      // Ten approvals, one signing job (its id is the request's).
+      expect(await signing.getJobCounts('waiting', 'active', 'completed')).toEqual({
+        waiting: 1,
+        active: 0,
+        completed: 0,
+      });
+    } finally {
+      await signing.resume();
+      await signing.close();
+      await connection.quit();
+    }
     await eventually(() => expect([...configs, ...scopes].every((s) => s.isDone())).toBe(true));
     await quietFor();
     const line = await world.line('TE1234');
