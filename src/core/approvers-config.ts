@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normaliseCustomerCode, parseCustomerCode, printable } from './customer-code.ts';
+import { isGitHubLogin, isGitHubTeam } from './github-names.ts';
 
 /** Where the approvers file lives in the support repository (product.md, "The ticket"). */
 export const APPROVERS_FILE = '.github/ons-certificates.yml';
@@ -26,8 +27,6 @@ export type ApproversConfigResult = { ok: true; config: ApproversConfig } | { ok
 
 type Path = readonly PropertyKey[];
 
-const USER = /^@?[A-Za-z0-9-]{1,39}$/;
-const TEAM = /^@?[A-Za-z0-9-]{1,39}\/[A-Za-z0-9_-]{1,100}$/;
 const TOP_KEYS = ['organisations', 'reminder_days', 'expire_days'];
 const ORGANISATION_KEYS = ['name', 'customer_codes', 'approvers'];
 
@@ -70,10 +69,11 @@ const approver = z
     const text = value.trim();
     const bare = text.replace(/^@/, '').toLowerCase();
     const [org = '', slug = ''] = bare.split('/');
-    if (TEAM.test(text)) return { kind: 'team', team: { org, slug } };
-    if (USER.test(text)) return { kind: 'user', login: bare };
+    const name = text.replace(/^@/, '');
+    if (isGitHubTeam(name)) return { kind: 'team', team: { org, slug } };
+    if (isGitHubLogin(name)) return { kind: 'user', login: bare };
     const message =
-      `"${printable(value)}" is neither a GitHub login (up to 39 letters, digits and dashes, e.g. alice) ` +
+      `"${printable(value)}" is neither a GitHub login (up to 39 letters, digits and dashes, e.g. alice, or a managed user such as alice_acme) ` +
       'nor a team written as "@org/team-slug"';
     ctx.addIssue({ code: 'custom', input: value, message });
     return z.NEVER;

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAudit } from '../db/repositories/audit.ts';
+import { GITHUB_LOGIN } from '../core/github-names.ts';
 import { supplierGithubLogins, suppliers } from '../db/schema.ts';
 import type { Actor } from './actor.ts';
 import { describeActor } from './actor.ts';
@@ -17,7 +18,6 @@ export interface NewSupplier {
   token: string;
 }
 
-const GITHUB_LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const input = z.object({
   name: z.string().trim().min(1, 'name is required').max(200, 'name is at most 200 characters'),
   email: z.string().trim().email('email must be an e-mail address'),

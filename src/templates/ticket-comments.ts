@@ -1,5 +1,6 @@
 import { APPROVERS_FILE, type Approvers } from '../core/approvers-config.ts';
 import { classifyCustomerCode, DEVELOPMENT_CUSTOMER_CODE } from '../core/customer-code.ts';
+import { isGitHubLogin, isGitHubTeam } from '../core/github-names.ts';
 import { escapeMarkdown, inlineCode, quoteBlock } from './markdown.ts';
 
 /**
@@ -136,9 +137,6 @@ export function formatUtc(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-const LOGIN = /^@?[A-Za-z0-9-]{1,39}$/;
-const TEAM = /^@?([A-Za-z0-9-]{1,39})\/([A-Za-z0-9_-]{1,100})$/;
-
 /**
  * The approvers as mentions, each once (GitHub compares logins and slugs in any case). Entries
  * come validated from the approvers file; one that is not a login or team anyway is written as
@@ -154,11 +152,11 @@ export function approverMentions(approvers: Pick<Approvers, 'users' | 'teams'>):
   };
   for (const user of approvers.users) {
     const login = user.trim().replace(/^@/, '');
-    add(login, LOGIN.test(login));
+    add(login, isGitHubLogin(login));
   }
   for (const team of approvers.teams) {
     const name = `${team.org.trim().replace(/^@/, '')}/${team.slug.trim()}`;
-    add(name, TEAM.test(name));
+    add(name, isGitHubTeam(name));
   }
   return out;
 }

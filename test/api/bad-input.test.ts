@@ -223,6 +223,29 @@ describe('what the API answers to bad input (PostgreSQL)', () => {
     });
   });
 
+  it('registers GitHub logins, managed users (login_shortcode) too, and refuses what is not a login', async () => {
+    const good = { name: 'Logins B.V.', email: 'logins@example.com', githubLogins: ['Dev-1', 'ops_acme'] };
+    const created = await call<Supplier & { githubLogins: string[] }>(
+      'POST',
+      '/api/admin/suppliers',
+      ADMIN,
+      good,
+    );
+    expect([created.status, created.json.githubLogins]).toEqual([201, ['dev-1', 'ops_acme']]);
+    for (const login of ['-dev', 'a_b_c', 'dev@example.com', 'a'.repeat(40), '@dev']) {
+      const refused = await call('POST', '/api/admin/suppliers', ADMIN, {
+        name: `Refused ${login}`,
+        email: 'refused@example.com',
+        githubLogins: [login],
+      });
+      expect({ login, status: refused.status, codes: codes(refused) }).toEqual({
+        login,
+        status: 422,
+        codes: ['invalid_input'],
+      });
+    }
+  });
+
   it('stores SQL-looking names verbatim and keeps working', async () => {
     const probe = { name: SQL, email: 'sql@example.com' };
     const created = await call<Supplier>('POST', '/api/admin/suppliers', ADMIN, probe);

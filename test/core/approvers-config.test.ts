@@ -40,6 +40,15 @@ function problems(raw: unknown): string[] {
 }
 
 describe('the approvers file', () => {
+  it('takes a managed user of GitHub Enterprise Cloud (login_shortcode) as an approver', () => {
+    expect(
+      parsed(one({ approvers: ['Mona-Cat_acme', '@acme-care/approvers'] })).organisations[0],
+    ).toMatchObject({
+      users: ['mona-cat_acme'],
+      teams: [{ org: 'acme-care', slug: 'approvers' }],
+    });
+  });
+
   it("parses product.md's example", () => {
     expect(parseApproversConfig(productExample)).toEqual({
       ok: true,
@@ -115,6 +124,11 @@ describe('the approvers file', () => {
     ['approvers missing', one({ approvers: undefined }), 'organisations[0].approvers: is missing'],
     ['an e-mail address', one({ approvers: ['al', 'b@c.nl'] }), 'organisations[0].approvers[1]: "b@c.nl" is'],
     ['a login too long', one({ approvers: ['a'.repeat(40)] }), 'organisations[0].approvers[0]: "aaaa'],
+    [
+      'a login with two underscores',
+      one({ approvers: ['a_b_c'] }),
+      'organisations[0].approvers[0]: "a_b_c" is neither',
+    ],
     ['a nested team', one({ approvers: ['@o/t/s'] }), 'organisations[0].approvers[0]: "@o/t/s" is neither'],
     ['reminder_days not whole', one({}, { reminder_days: 2.5 }), 'reminder_days: must be a whole number of'],
     ['reminder_days 0', one({}, { reminder_days: 0 }), 'reminder_days: must be a whole number of days'],

@@ -96,7 +96,7 @@ function inspect(markdown: string): Inspection {
   let text = prose.map(withoutCodeSpans).join('\n');
   const links = [...text.matchAll(/\[[^\]\n]*\]\(([^)\s]*)\)/g)].map((m) => m[1] ?? '');
   text = text.replace(/\[[^\]\n]*\]\(([^)\s]*)\)/g, ' LINK ');
-  const mentions = [...text.matchAll(/@([A-Za-z0-9][A-Za-z0-9-]*(?:\/[A-Za-z0-9_-]+)?)/g)].map(
+  const mentions = [...text.matchAll(/@([A-Za-z0-9][A-Za-z0-9_-]*(?:\/[A-Za-z0-9_-]+)?)/g)].map(
     (m) => m[1] ?? '',
   );
   if (/[[\]]/.test(text)) dangers.push('bracket (link or reference)');
@@ -540,6 +540,11 @@ describe('approvalRequestComment', () => {
     const none = approvalRequest({ approvers: { users: [], teams: [] } });
     expect(inspect(none)).toMatchObject({ mentions: [], dangers: [] });
     expect(none).toContain('No approvers are listed');
+  });
+
+  it('mentions a managed user of GitHub Enterprise Cloud by its whole login', () => {
+    const out = approvalRequest({ approvers: { users: ['mona-cat_acme'], teams: [] } });
+    expect(inspect(out)).toMatchObject({ mentions: ['mona-cat_acme'], dangers: [] });
   });
 
   it('writes an entry that is not a login as text, not as a mention', () => {
