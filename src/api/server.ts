@@ -9,6 +9,7 @@ import { dashboardRoutes } from './dashboard-routes.ts';
 import { sendError } from './http-errors.ts';
 import type { Metrics } from './metrics.ts';
 import { monitoringRoutes } from './monitoring-routes.ts';
+import { isConnectionFailure } from '../db/errors.ts';
 
 export interface HttpDependencies {
   ca: CertificateAuthority;
@@ -82,6 +83,20 @@ export function createHttpApp(deps: HttpDependencies): Express {
       return sendError(res, 413, 'body_too_large', `request bodies are at most ${MAX_BODY_BYTES / 1024} KiB`);
     }
     if (error.status === 400) return sendError(res, 400, 'bad_request', 'the request body could not be read');
+    if (isConnectionFailure(error)) {
+      // A database restart: the pool opens new connections, so the same request soon works.
+      deps.log.warn(
+        { err: error, method: req.method, path: req.path },
+        'request failed: no database connection',
+      );
+      res.set('Retry-After', '2');
+      return sendError(
+        res,
+        503,
+        'database_unavailable',
+        'the database could not be reached; try again in a moment',
+      );
+    }
     deps.log.error({ err: error, method: req.method, path: req.path }, 'request failed');
     sendError(res, 500, 'internal', 'something went wrong on our side; try again');
   };

@@ -4,6 +4,7 @@ import {
   parseApproversConfig,
   type ApproversConfigResult,
 } from '../core/approvers-config.ts';
+import { retryOnConnectionFailure } from '../db/errors.ts';
 import { claimDelivery, releaseDelivery } from '../services/tickets.ts';
 import type { BotDeps } from './bot-deps.ts';
 import { handleComment, type TeamMembership } from './commands.ts';
@@ -65,21 +66,36 @@ export function botApp(deps: BotOptions): ApplicationFunction {
 async function once(deps: BotOptions, context: IssueEvent, work: () => Promise<string>): Promise<void> {
   const event = `${context.name}.${context.payload.action}`;
   const log = deps.log.child({ delivery: context.id, event });
-  if (!(await claimDelivery(deps.services, context.id, event))) {
+  // After a database restart the pool's idle connections are dead: a few tries on new ones
+  // spare the approver a delivery that GitHub would not send again by itself.
+  const retrying = (error: unknown, delayMs?: number) =>
+    log.warn({ err: error, delayMs }, 'a database connection failed; trying again on a new one');
+  const failed = (error: unknown): never => {
+    log.error({ err: error }, 'webhook handling failed; GitHub can redeliver it');
+    deps.countDelivery?.(event, 'error');
+    // GitHub shows the answer to the app's owners: the reason stays in our log.
+    throw new Error(`handling delivery ${context.id} failed; the service's log has the reason`);
+  };
+  let claimed = false;
+  try {
+    claimed = await claimDelivery(deps.services, context.id, event, retrying);
+  } catch (error) {
+    failed(error);
+  }
+  if (!claimed) {
     log.info('delivery seen before; ignored');
     deps.countDelivery?.(event, 'duplicate');
     return;
   }
   try {
-    const outcome = await work();
+    // Handling may run twice: what it queues has ids of its own, its comments markers.
+    const outcome = await retryOnConnectionFailure(work, retrying);
     log.info({ outcome }, 'webhook handled');
     deps.countDelivery?.(event, outcome);
   } catch (error) {
     // Give the delivery back, so that GitHub's redelivery (or a manual one) is handled.
     await releaseDelivery(deps.services, context.id).catch(() => undefined);
-    log.error({ err: error }, 'webhook handling failed; GitHub can redeliver it');
-    deps.countDelivery?.(event, 'error');
-    throw error;
+    failed(error);
   }
 }
 

@@ -227,6 +227,11 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   deliveryId: text('delivery_id').primaryKey(),
   event: text('event').notNull(),
   receivedAt: createdAt(),
+  /**
+   * Drawn by the handler that claimed the delivery, so that a claim whose answer was lost with
+   * its connection is recognised as its own when tried again (older rows have none).
+   */
+  claim: uuid('claim'),
 });
 
 export const MAIL_KINDS = [

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { transition } from '../core/request-state.ts';
+import { retryOnConnectionFailure } from '../db/errors.ts';
 import { appendAudit } from '../db/repositories/audit.ts';
 import { findConnector, findVersion, type LineRow } from '../db/repositories/catalog.ts';
 import { requestById, type RequestRow } from '../db/repositories/certificates.ts';
@@ -207,21 +209,34 @@ export async function expireRequest(
 
 /**
  * Claims a webhook delivery: true the first time its id is seen, false for a redelivery.
- * {@link releaseDelivery} gives a claim back when handling failed.
+ * {@link releaseDelivery} gives a claim back when handling failed. A connection that fails under
+ * the claim (a database restart) is tried again on a new one; should the first try have been
+ * written and only its answer lost, the claim's own token tells that it is still this one's.
  */
 export async function claimDelivery(
   ctx: ServiceContext,
   deliveryId: string,
   event: string,
+  onRetry?: (error: unknown) => void,
 ): Promise<boolean> {
-  const rows = await ctx.db
-    .insert(webhookDeliveries)
-    .values({ deliveryId, event })
-    .onConflictDoNothing()
-    .returning({ id: webhookDeliveries.deliveryId });
-  return rows.length === 1;
+  const claim = randomUUID();
+  return retryOnConnectionFailure(async () => {
+    const rows = await ctx.db
+      .insert(webhookDeliveries)
+      .values({ deliveryId, event, claim })
+      .onConflictDoNothing()
+      .returning({ id: webhookDeliveries.deliveryId });
+    if (rows.length === 1) return true;
+    const [held] = await ctx.db
+      .select({ claim: webhookDeliveries.claim })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.deliveryId, deliveryId));
+    return held?.claim === claim;
+  }, onRetry);
 }
 
 export async function releaseDelivery(ctx: ServiceContext, deliveryId: string): Promise<void> {
-  await ctx.db.delete(webhookDeliveries).where(eq(webhookDeliveries.deliveryId, deliveryId));
+  await retryOnConnectionFailure(() =>
+    ctx.db.delete(webhookDeliveries).where(eq(webhookDeliveries.deliveryId, deliveryId)),
+  );
 }
