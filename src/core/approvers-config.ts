@@ -66,10 +66,9 @@ type Approver = { kind: 'user'; login: string } | { kind: 'team'; team: Approver
 const approver = z
   .string(expected('a GitHub login such as alice or a team such as "@org/team-slug"'))
   .transform((value, ctx): Approver => {
-    const text = value.trim();
-    const bare = text.replace(/^@/, '').toLowerCase();
+    const name = value.trim().replace(/^@/, '');
+    const bare = name.toLowerCase();
     const [org = '', slug = ''] = bare.split('/');
-    const name = text.replace(/^@/, '');
     if (isGitHubTeam(name)) return { kind: 'team', team: { org, slug } };
     if (isGitHubLogin(name)) return { kind: 'user', login: bare };
     const message =

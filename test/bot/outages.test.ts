@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
+import type nock from 'nock';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
@@ -23,6 +24,14 @@ function approvalUpdates(number: number, commentId: number) {
     github.removeLabel(number, 'awaiting-approval'),
     github.close(number, 'completed'),
   ];
+}
+
+/** The approval's ticket updates all made, and the line signed with a certificate. */
+async function expectSigned(world: BotWorld, code: string, updates: nock.Scope[]): Promise<void> {
+  await eventually(() => expect(updates.every((s) => s.isDone())).toBe(true), 20_000);
+  const line = await world.line(code);
+  expect(line?.request?.state).toBe('signed');
+  expect(line?.certificate?.serial).toMatch(/^[0-9a-f]+$/);
 }
 
 /**
@@ -62,10 +71,7 @@ describe('outages: a Redis restart and dropped PostgreSQL connections', () => {
 
     redis = await ensureRedis(redisUrl, redisDir, log);
     expect((await answer).status).toBe(200);
-    await eventually(() => expect(updates.every((s) => s.isDone())).toBe(true), 20_000);
-    const line = await world.line('TE1234');
-    expect(line?.request?.state).toBe('signed');
-    expect(line?.certificate?.serial).toMatch(/^[0-9a-f]+$/);
+    await expectSigned(world, 'TE1234', updates);
   });
 
   it("a ticket's waiting approval survives the restart: a later /approve still wakes it", async () => {
@@ -109,10 +115,7 @@ describe('outages: a Redis restart and dropped PostgreSQL connections', () => {
     // The first statements meet dead connections: they are tried again on new ones, and the
     // delivery is answered as handled (GitHub would not send a failed one again by itself).
     expect((await world.comment(issue, 7301, '/approve', alice)).status).toBe(200);
-    await eventually(() => expect(updates.every((s) => s.isDone())).toBe(true), 20_000);
-    const line = await world.line('TE1236');
-    expect(line?.request?.state).toBe('signed');
-    expect(line?.certificate?.serial).toMatch(/^[0-9a-f]+$/);
+    await expectSigned(world, 'TE1236', updates);
   });
 
   it('a delivery that cannot be handled answers 500 without internals, and its redelivery is handled', async () => {
@@ -134,7 +137,6 @@ describe('outages: a Redis restart and dropped PostgreSQL connections', () => {
     // GitHub's "Redeliver": the same delivery id, handled now.
     const updates = approvalUpdates(74, 7401);
     expect((await world.bot.deliver('issue_comment', event, 'delivery-74')).status).toBe(200);
-    await eventually(() => expect(updates.every((s) => s.isDone())).toBe(true), 20_000);
-    expect((await world.line('CF1235'))?.request?.state).toBe('signed');
+    await expectSigned(world, 'CF1235', updates);
   });
 });
