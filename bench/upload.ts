@@ -83,21 +83,24 @@ async function uploadRound(dir: string, csrs: string[]): Promise<{ perSecond: nu
     const base = `http://127.0.0.1:${port}`;
     await waitForHealth(base);
     const line = await prepareLine(base);
-    // Warm-up (JIT, connections) outside the measurement.
-    for (const csr of csrs.slice(0, WARM_UP)) await upload(line, csr);
+    // Warm-up outside the measurement, with as many clients as the measurement: JIT, and the
+    // connection pool grown to the size they need (opening connections is not the upload path).
+    let next = 0;
+    const uploadUntil = (end: number, latencies?: number[]) =>
+      Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < end) {
+            const csr = csrs[next++]!;
+            const t0 = performance.now();
+            await upload(line, csr);
+            latencies?.push(performance.now() - t0);
+          }
+        }),
+      );
+    await uploadUntil(WARM_UP);
     const latencies: number[] = [];
-    let next = WARM_UP;
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < csrs.length) {
-          const csr = csrs[next++]!;
-          const t0 = performance.now();
-          await upload(line, csr);
-          latencies.push(performance.now() - t0);
-        }
-      }),
-    );
+    await uploadUntil(csrs.length, latencies);
     return { perSecond: latencies.length / ((performance.now() - started) / 1000), latencies };
   } finally {
     await stop(service);
