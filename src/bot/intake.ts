@@ -3,8 +3,19 @@ import { classifyCustomerCode } from '../core/customer-code.ts';
 import { parseTicketForm } from '../core/ticket-form.ts';
 import { certificateForRequest, consentFor } from '../db/repositories/certificates.ts';
 import { addApproval, addTicketUpdate, ticketUpdateId } from '../queue/enqueue.ts';
-import { LABELS, stateLabel, type InstallationTicket, type TicketOperation } from '../queue/jobs.ts';
-import { attachTicket, isRegisteredForSupplier, ticketSubject } from '../services/tickets.ts';
+import {
+  LABELS,
+  stateLabel,
+  type ApprovalJob,
+  type InstallationTicket,
+  type TicketOperation,
+} from '../queue/jobs.ts';
+import {
+  attachTicket,
+  isRegisteredForSupplier,
+  recordApprovalAsked,
+  ticketSubject,
+} from '../services/tickets.ts';
 import { certificateFacts, renewedComment } from '../templates/decision-comments.ts';
 import {
   approvalRequestComment,
@@ -168,19 +179,18 @@ export async function takeInTicket(
     dashboardUrl: link,
   });
   await reply('approval-request', request.id, body, [stateLabel(LABELS.awaiting, issue.labels)]);
-  await addApproval(
-    deps.queues,
-    {
-      requestId: request.id,
-      ticket,
-      approvers: { users: ofCode.users, teams: ofCode.teams },
-      reminderDays: approvers.config.reminderDays,
-      expireDays: approvers.config.expireDays,
-      askedAt: deps.services.now().getTime(),
-      reminders: 0,
-    },
-    deps.dayMs,
-  );
+  const approval: ApprovalJob = {
+    requestId: request.id,
+    ticket,
+    approvers: { users: ofCode.users, teams: ofCode.teams },
+    reminderDays: approvers.config.reminderDays,
+    expireDays: approvers.config.expireDays,
+    askedAt: deps.services.now().getTime(),
+    reminders: 0,
+  };
+  // Kept with the request first: should the job not reach Redis, or Redis lose it, it is put back.
+  await recordApprovalAsked(deps.services, request.id, { ...approval });
+  await addApproval(deps.queues, approval, deps.dayMs, approval.askedAt);
   return 'asked';
 }
 

@@ -119,6 +119,11 @@ export const certificateRequests = pgTable(
     ticket: text('ticket'),
     /** The GitHub App installation that can write on that ticket (for later reminders there). */
     ticketInstallationId: bigint('ticket_installation_id', { mode: 'number' }),
+    /**
+     * The data of the request's `approvals` job, as the approvers were asked: Redis holds the
+     * job, and should Redis lose it, the job is put back from here (src/queue/approvals-restore.ts).
+     */
+    approval: jsonb('approval').$type<Record<string, unknown>>(),
     decidedBy: text('decided_by'),
     decisionReason: text('decision_reason'),
     createdAt: createdAt(),

@@ -34,9 +34,18 @@ export async function addSigning(queues: Queues, data: SigningJob): Promise<void
   await queues.signing.add('sign', data, { ...RETRYING, jobId: jobIds.sign(data.requestId) });
 }
 
-/** Puts a waiting request in `approvals`, asleep until its first reminder (or its expiry). */
-export async function addApproval(queues: Queues, data: ApprovalJob, dayMs: number): Promise<void> {
-  const delay = Math.min(data.reminderDays, data.expireDays) * dayMs;
+/**
+ * Puts a waiting request in `approvals`, asleep until its first reminder (or its expiry), counted
+ * from when the approvers were asked (`askedAt`); one already due runs at once.
+ */
+export async function addApproval(
+  queues: Queues,
+  data: ApprovalJob,
+  dayMs: number,
+  now = Date.now(),
+): Promise<void> {
+  const dueAt = data.askedAt + Math.min(data.reminderDays, data.expireDays) * dayMs;
+  const delay = Math.max(0, dueAt - now);
   await queues.approvals.add('approval', data, {
     ...RETRYING,
     jobId: jobIds.approval(data.requestId),

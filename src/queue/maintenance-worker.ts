@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { runExpiryScan, type ExpiryScanDeps } from '../mail/expiry-scan.ts';
+import { restoreApprovalJobs } from './approvals-restore.ts';
 import { CRL_REFRESH } from './crl-refresh.ts';
 import type { Queues } from './queues.ts';
 
@@ -7,6 +8,8 @@ export const EXPIRY_SCAN = 'expiry-scan';
 
 export interface MaintenanceDeps extends ExpiryScanDeps {
   now: () => Date;
+  /** The length of a day of reminder_days and expire_days (for approval jobs put back). */
+  dayMs: number;
   /** Signs and stores a new CRL (src/services/crl-publisher.ts). */
   publishCrl?: () => Promise<{ number: number; entries: number }>;
 }
@@ -14,7 +17,11 @@ export interface MaintenanceDeps extends ExpiryScanDeps {
 /** Runs the scheduled jobs of the `maintenance` queue. */
 export function processMaintenance(deps: MaintenanceDeps) {
   return async (job: Job): Promise<unknown> => {
-    if (job.name === EXPIRY_SCAN) return runExpiryScan(deps, deps.now());
+    if (job.name === EXPIRY_SCAN) {
+      // The daily round (and the one at start-up) also puts back approval jobs Redis lost.
+      const scan = await runExpiryScan(deps, deps.now());
+      return { ...scan, approvalJobsRestored: await restoreApprovalJobs(deps) };
+    }
     if (job.name === CRL_REFRESH && deps.publishCrl) {
       const crl = await deps.publishCrl();
       return { crlNumber: crl.number, entries: crl.entries };

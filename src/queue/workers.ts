@@ -71,6 +71,7 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
       publicUrl: deps.publicUrl,
       reminderDays: deps.reminderDays,
       now: deps.services.now,
+      dayMs: deps.dayMs,
       publishCrl: deps.crl?.publish,
     }),
     // Two: a CRL refresh (seconds after a disable) must not wait for a long expiry scan.

@@ -180,6 +180,18 @@ export async function attachTicket(
     .where(eq(certificateRequests.id, requestId));
 }
 
+/** Keeps the data of a request's `approvals` job with the request, to put the job back should Redis lose it. */
+export async function recordApprovalAsked(
+  ctx: ServiceContext,
+  requestId: string,
+  approval: Record<string, unknown>,
+): Promise<void> {
+  await ctx.db
+    .update(certificateRequests)
+    .set({ approval, updatedAt: new Date() })
+    .where(eq(certificateRequests.id, requestId));
+}
+
 /** Nobody decided in time: the waiting request expires (audited). */
 export async function expireRequest(
   ctx: ServiceContext,

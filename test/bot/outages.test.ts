@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type nock from 'nock';
@@ -138,5 +140,45 @@ describe('outages: a Redis restart and dropped PostgreSQL connections', () => {
     const updates = approvalUpdates(74, 7401);
     expect((await world.bot.deliver('issue_comment', event, 'delivery-74')).status).toBe(200);
     await expectSigned(world, 'CF1235', updates);
+  });
+
+  it('Redis losing its data: the waiting approval job is put back, asleep until its first reminder', async () => {
+    const { issue } = await world.openTicket(75, 'CF1234');
+    const requestId = (await world.line('CF1234'))?.request?.id ?? '';
+    const connection = redisConnection(redisUrl);
+    const prefix = world.bot.env['QUEUE_PREFIX'];
+    const approvals = new Queue('approvals', { connection, prefix });
+    const maintenance = new Queue('maintenance', { connection, prefix });
+    try {
+      const before = await approvals.getJob(jobIds.approval(requestId));
+      expect(await before?.getState()).toBe('delayed');
+      const wakesAt = before!.timestamp + before!.opts.delay!;
+
+      // A restart without its append-only file: every queue is empty afterwards.
+      await redis.stop();
+      await rm(join(redisDir, 'redis'), { recursive: true, force: true });
+      redis = await ensureRedis(redisUrl, redisDir, log);
+      expect(await approvals.getJobState(jobIds.approval(requestId))).toBe('unknown');
+
+      // The daily maintenance round (also run at every worker start) puts it back.
+      await maintenance.add('expiry-scan', {});
+      await eventually(async () =>
+        expect(await approvals.getJobState(jobIds.approval(requestId))).toBe('delayed'),
+      );
+      const after = await approvals.getJob(jobIds.approval(requestId));
+      expect(after?.data).toEqual(before?.data);
+      expect(Math.abs(after!.timestamp + after!.opts.delay! - wakesAt)).toBeLessThan(5_000);
+
+      const updates = approvalUpdates(75, 7501);
+      expect((await world.comment(issue, 7501, '/approve', alice)).status).toBe(200);
+      await expectSigned(world, 'CF1234', updates);
+      await eventually(async () =>
+        expect(await approvals.getJobState(jobIds.approval(requestId))).toBe('completed'),
+      );
+    } finally {
+      await approvals.close();
+      await maintenance.close();
+      connection.disconnect();
+    }
   });
 });

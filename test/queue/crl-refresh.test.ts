@@ -61,6 +61,7 @@ describe('CRL refresh jobs on the real Redis', () => {
       log: createLogger('silent'),
       publicUrl: 'http://localhost:3000',
       reminderDays: 30,
+      dayMs: 24 * 3600_000,
       now: () => new Date(),
       publishCrl: async () => ({ number: ++signed, entries: 3 }),
     });
