@@ -29,6 +29,20 @@ export async function addTicketUpdate(queues: Queues, id: string, data: TicketUp
   await queues.github.add('ticket-update', data, { ...GITHUB_JOB, jobId: id });
 }
 
+/** BullMQ runs a job with a priority only when no job without one waits. */
+export const FOLLOW_UP_PRIORITY = 10;
+
+/** Queues a finished update's follow-up (its `followUp`), behind the updates without one. */
+export async function addFollowUp(queues: Queues, done: TicketUpdateJob): Promise<void> {
+  if (!done.followUp) return;
+  const { jobId, operations } = done.followUp;
+  await queues.github.add(
+    'ticket-update',
+    { ticket: done.ticket, operations, receivedAt: done.receivedAt },
+    { ...GITHUB_JOB, jobId, priority: FOLLOW_UP_PRIORITY },
+  );
+}
+
 /** Adds the signing of an approved request; concurrent approvals of one request add one job. */
 export async function addSigning(queues: Queues, data: SigningJob): Promise<void> {
   await queues.signing.add('sign', data, { ...RETRYING, jobId: jobIds.sign(data.requestId) });

@@ -25,6 +25,12 @@ export interface TicketUpdateJob {
   done?: number;
   /** When the event that caused the update arrived (ms), for the pipeline's latency figures. */
   receivedAt?: number;
+  /**
+   * Operations queued once these are done, as a job of their own behind every update without
+   * one (BullMQ priority): a ticket's reaction, labels and closing wait until the certificates
+   * of other tickets are posted, and still come after this ticket's own comment.
+   */
+  followUp?: { jobId: string; operations: TicketOperation[] };
 }
 
 export interface Approver {

@@ -71,13 +71,17 @@ export function processSigning(deps: SigningDeps) {
     });
     await addTicketUpdate(deps.queues, ticketUpdateId('approved', data.requestId), {
       ticket: data.ticket,
-      operations: [
-        { op: 'comment', kind: 'approved', key: data.requestId, body },
-        { op: 'react', commentId: data.commentId, content: '+1' },
-        { op: 'labels', add: [LABELS.approved], remove: [LABELS.awaiting] },
-        { op: 'close', reason: 'completed' },
-      ],
+      operations: [{ op: 'comment', kind: 'approved', key: data.requestId, body }],
       receivedAt: data.receivedAt,
+      // The certificate first; the reaction, label and closing after other tickets' certificates.
+      followUp: {
+        jobId: `${ticketUpdateId('approved', data.requestId)}-after`,
+        operations: [
+          { op: 'react', commentId: data.commentId, content: '+1' },
+          { op: 'labels', add: [LABELS.approved], remove: [LABELS.awaiting] },
+          { op: 'close', reason: 'completed' },
+        ],
+      },
     });
     await promoteApproval(deps.queues, data.requestId);
     log.info({ serial: certificate.serial }, 'request approved and signed');

@@ -2,7 +2,9 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { runOperation, type OctokitForInstallation } from '../bot/ticket-operations.ts';
 import { classifyGitHubFailure } from '../core/github-retry.ts';
 import type { Logger } from '../log.ts';
+import { addFollowUp } from './enqueue.ts';
 import type { TicketUpdateJob } from './jobs.ts';
+import type { Queues } from './queues.ts';
 
 /** A GitHub failure worth another try after `delayMs` (BullMQ's custom backoff reads it). */
 export class GitHubRetryableError extends Error {
@@ -17,6 +19,8 @@ export class GitHubRetryableError extends Error {
 
 export interface TicketUpdateDeps {
   octokitFor: OctokitForInstallation;
+  /** Where a finished update's follow-up is queued. */
+  queues: Queues;
   appId: number;
   log: Logger;
   random?: () => number;
@@ -40,6 +44,7 @@ export function processTicketUpdate(deps: TicketUpdateDeps) {
         const mayHaveRun = done === (job.data.done ?? 0) && (job.attemptsStarted > 1 || job.attemptsMade > 0);
         await runOperation({ octokit, ticket, appId: deps.appId, mayHaveRun }, operation);
       }
+      await addFollowUp(deps.queues, job.data);
     } catch (error) {
       // Progress is saved when a step fails, not after each step (Redis round trips on the hot
       // path). A worker that dies mid-way repeats steps on the next attempt: each is harmless
@@ -58,7 +63,10 @@ export function processTicketUpdate(deps: TicketUpdateDeps) {
         attempt: job.attemptsMade + 1,
         jitter: (deps.random ?? Math.random)(),
       });
-      const step = `${operations[done]?.op ?? 'operation'} ${done + 1} of ${operations.length}`;
+      const step =
+        done < operations.length
+          ? `${operations[done]!.op} ${done + 1} of ${operations.length}`
+          : 'queueing the follow-up';
       if (verdict.kind === 'rate_limited') {
         log.warn({ until: verdict.until }, `${step}: ${verdict.reason}`);
         await job.moveToDelayed(Date.now() + verdict.delayMs, token);

@@ -87,9 +87,14 @@ export function startWorkers(deps: WorkerDeps): RunningWorkers {
   }
   if (deps.github) {
     const github = { ...deps.github, octokitFor: cachedOctokits(deps.github.octokitFor) };
-    start('github', processTicketUpdate({ ...github, log: deps.log }), deps.githubConcurrency ?? 8, {
-      settings: { backoffStrategy: githubBackoff },
-    });
+    start(
+      'github',
+      processTicketUpdate({ ...github, queues: deps.queues, log: deps.log }),
+      deps.githubConcurrency ?? 8,
+      {
+        settings: { backoffStrategy: githubBackoff },
+      },
+    );
   } else {
     deps.log.warn('the GitHub App is not configured: ticket updates wait in the github queue');
   }

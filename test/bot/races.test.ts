@@ -136,6 +136,43 @@ describe('duplicates and races', () => {
     expect(pemBody).toContain('BEGIN CERTIFICATE');
   });
 
+  it("two tickets approved at once: both certificates are posted before either ticket's reaction, labels and closing", async () => {
+    const tickets = [
+      { number: 68, code: 'TE1236', commentId: 6801 },
+      { number: 69, code: 'CF1235', commentId: 6901 },
+    ];
+    const opened = [];
+    for (const t of tickets) opened.push((await world.openTicket(t.number, t.code)).issue);
+    const calls: string[] = [];
+    const record = (what: string) => (scope: nock.Scope) => scope.on('request', () => calls.push(what));
+    const scopes = tickets.flatMap((t) => [
+      github.config(APPROVERS_YAML),
+      record(`pem ${t.number}`)(github.comment(t.number, (b) => b.includes('ons-certs:approved:'))),
+      ...afterPem(t.number, t.commentId).map(record(`after ${t.number}`)),
+    ]);
+    const connection = redisConnection(REDIS_URL);
+    const githubQueue = new Queue('github', { connection, prefix: world.bot.env['QUEUE_PREFIX'] });
+    try {
+      // Both certificates signed and their ticket updates waiting, as in a burst.
+      await githubQueue.pause();
+      for (const [i, t] of tickets.entries()) {
+        expect((await world.comment(opened[i]!, t.commentId, '/approve', alice)).status).toBe(200);
+      }
+      await eventually(async () => expect(await githubQueue.getJobCounts('waiting')).toEqual({ waiting: 2 }));
+      await githubQueue.resume();
+      await eventually(() => expect(scopes.every((s) => s.isDone())).toBe(true));
+      expect(calls.slice(0, 2).sort()).toEqual(['pem 68', 'pem 69']);
+      expect(calls.slice(2)).toHaveLength(8);
+      // The follow-ups were jobs of their own, behind those without a priority.
+      const requestId = (await world.line('TE1236'))?.request?.id ?? '';
+      const followUp = await githubQueue.getJob(`github-approved-${requestId}-after`);
+      expect(followUp?.opts.priority).toBeGreaterThan(0);
+    } finally {
+      await githubQueue.close();
+      await connection.quit();
+    }
+  });
+
   it('a decision wakes the approval job, which completes at once', async () => {
     const line = await world.line('CF1234');
     const connection = redisConnection(REDIS_URL);
