@@ -25,22 +25,24 @@ export function ticketUpdateId(kind: CommentKind, key: string | number, editedBo
   return `${base}-${createHash('sha256').update(editedBody).digest('hex').slice(0, 16)}`;
 }
 
-export async function addTicketUpdate(queues: Queues, id: string, data: TicketUpdateJob): Promise<void> {
-  await queues.github.add('ticket-update', data, { ...GITHUB_JOB, jobId: id });
+export async function addTicketUpdate(
+  queues: Queues,
+  id: string,
+  data: TicketUpdateJob,
+  priority?: number,
+): Promise<void> {
+  await queues.github.add('ticket-update', data, { ...GITHUB_JOB, jobId: id, priority });
 }
 
 /** BullMQ runs a job with a priority only when no job without one waits. */
-export const FOLLOW_UP_PRIORITY = 10;
+const FOLLOW_UP_PRIORITY = 10;
 
 /** Queues a finished update's follow-up (its `followUp`), behind the updates without one. */
 export async function addFollowUp(queues: Queues, done: TicketUpdateJob): Promise<void> {
   if (!done.followUp) return;
   const { jobId, operations } = done.followUp;
-  await queues.github.add(
-    'ticket-update',
-    { ticket: done.ticket, operations, receivedAt: done.receivedAt },
-    { ...GITHUB_JOB, jobId, priority: FOLLOW_UP_PRIORITY },
-  );
+  const data = { ticket: done.ticket, operations, receivedAt: done.receivedAt };
+  await addTicketUpdate(queues, jobId, data, FOLLOW_UP_PRIORITY);
 }
 
 /** Adds the signing of an approved request; concurrent approvals of one request add one job. */
