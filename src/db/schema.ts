@@ -290,3 +290,41 @@ export const crls = pgTable('crls', {
   entries: integer('entries').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * Public keys Nedap support has blocked (`ons-certs key block`), by the SHA-256 of their
+ * SubjectPublicKeyInfo DER: a CSR with such a key is refused with `key_blocked`.
+ */
+export const blockedKeys = pgTable('blocked_keys', {
+  publicKeySha256: text('public_key_sha256').primaryKey(),
+  reason: text('reason').notNull(),
+  blockedBy: text('blocked_by').notNull(),
+  blockedAt: createdAt(),
+});
+
+/**
+ * Sessions of the web pages that were signed out before they expired, by their nonce: the
+ * cookie is signed and carries the session whole, so ending one early needs a record here.
+ * A row can be removed once `expiresAt` has passed (the cookie is refused then anyway).
+ */
+export const endedSessions = pgTable(
+  'ended_sessions',
+  {
+    nonce: text('nonce').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    endedAt: createdAt(),
+  },
+  (t) => [index('ended_sessions_expiry').on(t.expiresAt)],
+);
+
+/**
+ * Ticket comments that carried a command, by GitHub's comment id: a comment acts at most once,
+ * whatever delivery (a redelivery, or the same signed body replayed under a new delivery id)
+ * brings it again. Claimed like a delivery (`claim`), and given back when handling failed.
+ */
+export const handledComments = pgTable('handled_comments', {
+  commentId: bigint('comment_id', { mode: 'number' }).primaryKey(),
+  deliveryId: text('delivery_id').notNull(),
+  claim: uuid('claim').notNull(),
+  handledAt: createdAt(),
+});
