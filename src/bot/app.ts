@@ -5,7 +5,8 @@ import {
   type ApproversConfigResult,
 } from '../core/approvers-config.ts';
 import { retryOnConnectionFailure } from '../db/errors.ts';
-import { claimDelivery, releaseDelivery } from '../services/tickets.ts';
+import { parseCommand } from '../core/command.ts';
+import { claimComment, claimDelivery, releaseComment, releaseDelivery } from '../services/tickets.ts';
 import type { BotDeps } from './bot-deps.ts';
 import { handleComment, type TeamMembership } from './commands.ts';
 import { takeInTicket, type TicketIssue } from './intake.ts';
@@ -21,12 +22,13 @@ type IssueEvent = Context<'issues.opened' | 'issues.edited' | 'issues.labeled' |
 /**
  * The Probot app: webhook payloads in, service calls and queued work out. The handlers only
  * parse, check and enqueue, so that GitHub gets its answer fast; a delivery seen before
- * (X-GitHub-Delivery) has no second effect.
+ * (X-GitHub-Delivery), or a command comment seen before under another delivery, has no second
+ * effect.
  */
 export function botApp(deps: BotOptions): ApplicationFunction {
   return (app) => {
     app.on(['issues.opened', 'issues.edited', 'issues.labeled'], async (context) => {
-      await once(deps, context, async () => {
+      await once(deps, context, undefined, async () => {
         if (context.payload.action === 'labeled' && context.payload.label?.name !== 'certificate-approval')
           return 'other_label';
         return takeInTicket(
@@ -39,9 +41,12 @@ export function botApp(deps: BotOptions): ApplicationFunction {
       });
     });
     app.on('issue_comment.created', async (context) => {
-      await once(deps, context, async () => {
+      const { comment } = context.payload;
+      // Only a comment with a command can act, so only those are claimed by their id: a remark
+      // replayed does nothing anyway, and the table does not fill with every remark on a ticket.
+      const commentId = parseCommand(comment.body).kind === 'none' ? undefined : comment.id;
+      await once(deps, context, commentId, async () => {
         if (context.payload.issue.pull_request) return 'pull_request';
-        const { comment } = context.payload;
         // A deleted ("ghost") account has no user: it cannot decide anything.
         if (!comment.user) return 'no_author';
         return handleComment(
@@ -53,6 +58,7 @@ export function botApp(deps: BotOptions): ApplicationFunction {
             body: comment.body,
             author: { login: comment.user.login, id: comment.user.id, type: comment.user.type ?? 'User' },
             action: 'created',
+            createdAt: comment.created_at,
           },
           () => loadApprovers(context),
           teamMembership(context),
@@ -63,7 +69,18 @@ export function botApp(deps: BotOptions): ApplicationFunction {
   };
 }
 
-async function once(deps: BotOptions, context: IssueEvent, work: () => Promise<string>): Promise<void> {
+/**
+ * Handles a delivery at most once, by its id (X-GitHub-Delivery), and a comment with a command at
+ * most once, by GitHub's comment id, whatever delivery brings it: the same signed body replayed
+ * under a new delivery id is answered 200 and has no second effect. Both claims are given back
+ * when handling fails, so that GitHub's redelivery is handled.
+ */
+async function once(
+  deps: BotOptions,
+  context: IssueEvent,
+  commentId: number | undefined,
+  work: () => Promise<string>,
+): Promise<void> {
   const event = `${context.name}.${context.payload.action}`;
   const log = deps.log.child({ delivery: context.id, event });
   // After a database restart the pool's idle connections are dead: a few tries on new ones
@@ -87,14 +104,33 @@ async function once(deps: BotOptions, context: IssueEvent, work: () => Promise<s
     deps.countDelivery?.(event, 'duplicate');
     return;
   }
+  const giveBack = async (comment: boolean) => {
+    await releaseDelivery(deps.services, context.id).catch(() => undefined);
+    if (comment && commentId !== undefined)
+      await releaseComment(deps.services, commentId, context.id).catch(() => undefined);
+  };
+  if (commentId !== undefined) {
+    let ours = false;
+    try {
+      ours = await claimComment(deps.services, commentId, context.id, retrying);
+    } catch (error) {
+      await giveBack(false);
+      failed(error);
+    }
+    if (!ours) {
+      log.info({ commentId }, 'comment handled before, from another delivery; ignored');
+      deps.countDelivery?.(event, 'duplicate_comment');
+      return;
+    }
+  }
   try {
     // Handling may run twice: what it queues has ids of its own, its comments markers.
     const outcome = await retryOnConnectionFailure(work, retrying);
     log.info({ outcome }, 'webhook handled');
     deps.countDelivery?.(event, outcome);
   } catch (error) {
-    // Give the delivery back, so that GitHub's redelivery (or a manual one) is handled.
-    await releaseDelivery(deps.services, context.id).catch(() => undefined);
+    // Give the delivery and the comment back, so that GitHub's redelivery (or a manual one) is handled.
+    await giveBack(true);
     failed(error);
   }
 }

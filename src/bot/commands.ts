@@ -1,5 +1,6 @@
 import { approversFor, type ApproverTeam } from '../core/approvers-config.ts';
 import { parseCommand } from '../core/command.ts';
+import { writtenBeforeRequest } from '../core/comment-time.ts';
 import { parseTicketForm } from '../core/ticket-form.ts';
 import { mayDecide, type MayDecideInput } from '../core/may-approve.ts';
 import { addSigning, addTicketUpdate, promoteApproval, ticketUpdateId } from '../queue/enqueue.ts';
@@ -11,6 +12,7 @@ import {
   refusalReply,
   rejectedComment,
   unknownCommandReply,
+  writtenBeforeReply,
 } from '../templates/decision-comments.ts';
 import type { BotDeps, LoadApprovers } from './bot-deps.ts';
 import { isCertificateTicket, takeInTicket, type TicketIssue } from './intake.ts';
@@ -21,6 +23,8 @@ export interface TicketComment {
   body: string | null | undefined;
   author: { login: string; id: number; type: string };
   action: 'created' | 'edited' | 'deleted';
+  /** GitHub's `created_at` of the comment (ISO 8601, whole seconds). */
+  createdAt: string | undefined;
 }
 
 export type CommandOutcome =
@@ -28,6 +32,7 @@ export type CommandOutcome =
   | 'ignored'
   | 'unknown_command'
   | 'refused'
+  | 'written_before_request'
   | 'not_waiting'
   | 'approved'
   | 'rejected'
@@ -110,6 +115,19 @@ export async function handleComment(
           : 'This ticket has no request waiting for a decision (yet): the bot asks the approvers in a comment once the ticket is complete.';
     await refuse(why);
     return 'not_waiting';
+  }
+  // An old comment (replayed under a new delivery id, or delivered late) cannot decide a request
+  // made after it: after a rejection or a CSR change that would approve a CSR nobody was shown.
+  if (writtenBeforeRequest(comment.createdAt, request.createdAt)) {
+    await reply(
+      'refusal',
+      writtenBeforeReply({
+        commentId: comment.id,
+        commenter: comment.author.login,
+        requestCreatedAt: request.createdAt,
+      }),
+    );
+    return 'written_before_request';
   }
 
   const approvers = await loadApprovers();

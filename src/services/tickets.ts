@@ -10,6 +10,7 @@ import {
   certificateRequests,
   connectors,
   environmentLines,
+  handledComments,
   supplierGithubLogins,
   suppliers,
   versions,
@@ -247,8 +248,50 @@ export async function claimDelivery(
   }, onRetry);
 }
 
+/** Gives back the claim of a delivery whose handling failed, so that its redelivery is handled. */
 export async function releaseDelivery(ctx: ServiceContext, deliveryId: string): Promise<void> {
   await retryOnConnectionFailure(() =>
     ctx.db.delete(webhookDeliveries).where(eq(webhookDeliveries.deliveryId, deliveryId)),
+  );
+}
+
+/**
+ * Claims a ticket comment by GitHub's comment id: true the first time it is seen, false when
+ * another delivery (a redelivery, or the same signed body replayed under a new delivery id)
+ * brought it before. Like {@link claimDelivery}: tried again on a new connection, recognised by
+ * its own token, and given back by {@link releaseComment} when handling failed.
+ */
+export async function claimComment(
+  ctx: ServiceContext,
+  commentId: number,
+  deliveryId: string,
+  onRetry?: (error: unknown) => void,
+): Promise<boolean> {
+  const claim = randomUUID();
+  return retryOnConnectionFailure(async () => {
+    const rows = await ctx.db
+      .insert(handledComments)
+      .values({ commentId, deliveryId, claim })
+      .onConflictDoNothing()
+      .returning({ id: handledComments.commentId });
+    if (rows.length === 1) return true;
+    const [held] = await ctx.db
+      .select({ claim: handledComments.claim })
+      .from(handledComments)
+      .where(eq(handledComments.commentId, commentId));
+    return held?.claim === claim;
+  }, onRetry);
+}
+
+/** Gives back the claim of a comment whose handling failed (only the claim of that delivery). */
+export async function releaseComment(
+  ctx: ServiceContext,
+  commentId: number,
+  deliveryId: string,
+): Promise<void> {
+  await retryOnConnectionFailure(() =>
+    ctx.db
+      .delete(handledComments)
+      .where(and(eq(handledComments.commentId, commentId), eq(handledComments.deliveryId, deliveryId))),
   );
 }

@@ -36,6 +36,26 @@ export function refusalReply(input: RefusalInput): string {
   ]);
 }
 
+export interface WrittenBeforeInput {
+  /** The id of the comment with the command: one reply per command. */
+  commentId: number;
+  commenter: string;
+  /** When the request the command would decide was made. */
+  requestCreatedAt: Date;
+}
+
+/**
+ * The reply to a command written before the request it would decide (an old comment replayed,
+ * or delivered late): it cannot have meant this request, so nothing changes.
+ */
+export function writtenBeforeReply(input: WrittenBeforeInput): string {
+  return withMarker('refusal', input.commentId, [
+    `The command from ${plain(input.commenter)} was not carried out, and nothing was changed. ` +
+      `This comment was written before the request it would decide (made ${formatUtc(input.requestCreatedAt)}), ` +
+      'so it cannot be a decision on it: read the latest request comment and comment again.',
+  ]);
+}
+
 export interface UnknownCommandInput {
   /** The id of the comment with the command. */
   commentId: number;

@@ -71,10 +71,15 @@ export function issueEvent(action: 'opened' | 'edited' | 'labeled', issue: Issue
   return payload;
 }
 
-/** A new comment on a ticket. */
+/** A new comment on a ticket, written now unless `createdAt` says when (GitHub: whole seconds). */
 export function commentEvent(
   issue: IssueShape,
-  comment: { id: number; body: string; user: { login: string; id: number; type?: string } },
+  comment: {
+    id: number;
+    body: string;
+    user: { login: string; id: number; type?: string };
+    createdAt?: string;
+  },
   action: 'created' | 'edited' = 'created',
 ) {
   const payload = withIssue(examplePayload('issue_comment', action), issue);
@@ -84,6 +89,7 @@ export function commentEvent(
     id: comment.id,
     body: comment.body,
     user: { ...(base['user'] as object), ...comment.user, type: comment.user.type ?? 'User' },
+    created_at: comment.createdAt ?? new Date().toISOString(),
   };
   return payload;
 }
