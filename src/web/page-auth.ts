@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Actor } from '../services/actor.ts';
 import type { ServiceContext } from '../services/context.ts';
-import { supplierById } from '../services/suppliers.ts';
+import { endSession, sessionSupplier } from '../db/repositories/sessions.ts';
 import { parseCookies, serializeCookie, sessionCookieName } from './cookies.ts';
 import { formField } from './forms.ts';
 import { localPath } from './local-path.ts';
@@ -41,16 +41,17 @@ export class PageAuth {
   }
 
   /**
-   * Reads the session cookie. A signed-in session counts only while its supplier still exists:
-   * that is asked of the database on every request.
+   * Reads the session cookie. A signed-in session counts only while its supplier still exists
+   * and it was not signed out: both are asked of the database on every request, in one query.
+   * A cookie that does not count is as no cookie: the sign-in page starts a new session.
    */
   readonly load: RequestHandler = async (req, _res, next) => {
     const cookie = parseCookies(req.headers.cookie).get(this.cookieName);
     const session = decodeSession(this.keys, cookie, this.ctx.now());
     if (session?.supplierId) {
-      const supplier = await supplierById(this.ctx, session.supplierId);
-      if (!supplier) return next();
-      req.supplier = supplier;
+      const supplier = await sessionSupplier(this.ctx.db, session.supplierId, session.nonce);
+      if (!supplier || supplier.ended) return next();
+      req.supplier = { id: supplier.id, name: supplier.name };
     }
     if (session) req.webSession = session;
     next();
@@ -90,8 +91,16 @@ export class PageAuth {
     return session;
   }
 
-  /** Removes the session cookie. */
-  end(res: Response): void {
+  /**
+   * Signs a session out: on the server first (its nonce is recorded as ended, so that a copy of
+   * the cookie no longer works), then the cookie is removed from this browser.
+   */
+  async end(res: Response, session: Session | undefined): Promise<void> {
+    // An anonymous session (only the sign-in form) has nothing to end; recording it would only
+    // let anyone fill the table.
+    if (session?.supplierId) {
+      await endSession(this.ctx.db, session.nonce, new Date(session.expiresAt * 1000), this.ctx.now());
+    }
     res.append('Set-Cookie', serializeCookie(this.cookieName, '', { maxAge: 0, secure: this.secure }));
   }
 

@@ -87,8 +87,8 @@ export function pageRoutes(deps: PageDependencies): Router {
     plainForm,
     (req, res, next) => (req.webSession ? next() : res.redirect(303, paths.login)),
     auth.checkCsrf,
-    (_req, res) => {
-      auth.end(res);
+    async (req, res) => {
+      await auth.end(res, req.webSession);
       res.redirect(303, `${paths.login}?signed_out=1`);
     },
   );

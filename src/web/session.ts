@@ -1,8 +1,10 @@
 import { createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
- * A browser session, carried whole in a signed cookie: nothing is stored on the server, so
- * every web process of a deployment accepts the cookies of the others without a shared table.
+ * A browser session, carried whole in a signed cookie: nothing about a live session is stored on
+ * the server, so every web process of a deployment accepts the cookies of the others. Only a
+ * signed-out session is recorded (table ended_sessions, by nonce, until it would have expired),
+ * so that a copy of its cookie no longer works (src/web/page-auth.ts).
  */
 export interface Session {
   /** The signed-in supplier; undefined while the visitor has only seen the sign-in form. */
