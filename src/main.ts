@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createAuthThrottle } from './api/auth-throttle.ts';
 import { crlRoutes } from './api/crl-routes.ts';
 import { createMetrics } from './api/metrics.ts';
 import { createHttpApp } from './api/server.ts';
@@ -139,6 +141,17 @@ export async function startService(
     return { url: '', close: closeBackends };
   }
 
+  // A connection of its own for the sign-in throttle: it fails at once while Redis is away (the
+  // throttle then counts in memory), where the queues' connection waits for Redis to come back.
+  const throttleRedis = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  throttleRedis.on('error', () => undefined); // the queues' connection logs Redis being away
+  const authThrottle = createAuthThrottle({
+    redis: throttleRedis,
+    prefix: config.queuePrefix,
+    log,
+    onFailure: (kind) => metrics.authFailures.inc({ kind }),
+    onThrottled: (kind) => metrics.authThrottled.inc({ kind }),
+  });
   const webhooks = await webhookRoute(
     github && {
       probot: github.probot,
@@ -161,12 +174,14 @@ export async function startService(
     metrics,
     webhooks,
     crl: crlRoutes({ crl, log }),
+    authThrottle,
     pages: pageRoutes({
       services,
       log,
       publicUrl: config.publicUrl,
       supportRepo: config.supportRepo,
       github: config.github,
+      authThrottle,
     }),
     health: {
       database: () => database.ping(),
@@ -194,6 +209,7 @@ export async function startService(
     async close() {
       server.closeIdleConnections();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+      throttleRedis.disconnect();
       await closeBackends();
     },
   };

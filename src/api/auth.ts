@@ -3,6 +3,7 @@ import type { Actor } from '../services/actor.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { supplierForToken } from '../services/suppliers.ts';
 import { hashToken, tokensEqual } from '../services/tokens.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
 import { sendError } from './http-errors.ts';
 
 declare module 'express-serve-static-core' {
@@ -74,17 +75,33 @@ const unauthorized = (res: Response, challenge: string) => {
   sendError(res, 401, 'unauthorized', 'send a valid token as Authorization: Bearer <token>');
 };
 
+/** 429 `too_many_attempts` with Retry-After: the address failed too often, its token was not looked at. */
+export function sendTooManyAttempts(res: Response, seconds: number): void {
+  res.set('Retry-After', String(seconds));
+  sendError(
+    res,
+    429,
+    'too_many_attempts',
+    `too many wrong tokens came from your address; try again in ${seconds} s (Retry-After)`,
+  );
+}
+
 /**
  * Requires a token; `admin` answers 403 to suppliers, `supplier` answers 403 to the admin.
  * `challenge` is the 401's WWW-Authenticate: pages meant for a browser ask for HTTP basic, so
  * that the browser prompts for the token (as the password) instead of showing the error.
+ * `throttle` counts wrong tokens per client address, and answers 429 to an address that
+ * presents a token after too many wrong ones (a request without a token guesses nothing).
  */
 export function requireToken(
   ctx: ServiceContext,
   adminToken: string | undefined,
   who: 'any' | 'admin' | 'supplier',
   cache: SupplierTokenCache,
-  { challenge = 'Bearer realm="ons-certs"' }: { challenge?: string } = {},
+  {
+    challenge = 'Bearer realm="ons-certs"',
+    throttle,
+  }: { challenge?: string; throttle?: AuthThrottle | undefined } = {},
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (who === 'admin' && !adminToken) {
@@ -96,8 +113,15 @@ export function requireToken(
       );
     }
     const token = presentedToken(req);
+    if (token && throttle) {
+      const wait = await throttle.waitFor(req.ip, 'api_token');
+      if (wait !== undefined) return sendTooManyAttempts(res, wait);
+    }
     const actor = token ? await actorForToken(ctx, adminToken, token, cache) : undefined;
-    if (!actor) return unauthorized(res, challenge);
+    if (!actor) {
+      if (token) await throttle?.failed(req.ip, 'api_token');
+      return unauthorized(res, challenge);
+    }
     if (who === 'admin' && actor.kind !== 'admin') {
       return sendError(
         res,

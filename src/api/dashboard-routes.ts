@@ -8,19 +8,27 @@ import { addEnvironment, listEnvironments } from '../services/environments.ts';
 import { currentCertificate, listRequests } from '../services/requests.ts';
 import { uploadCsr } from '../services/upload-csr.ts';
 import { createSupplier } from '../services/suppliers.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
 import { requireToken, SupplierTokenCache } from './auth.ts';
 import { csrBody, jsonBody, rawBody } from './body.ts';
 import { sendError, sendOutcome } from './http-errors.ts';
 
 type Params = Record<string, string>;
 
-/** The dashboard's JSON API and Nedap support's admin API (docs/interfaces.md, "HTTP"). */
-export function dashboardRoutes(ctx: ServiceContext, adminToken: string | undefined): Router {
+/**
+ * The dashboard's JSON API and Nedap support's admin API (docs/interfaces.md, "HTTP"); wrong
+ * tokens are counted and slowed by `throttle`.
+ */
+export function dashboardRoutes(
+  ctx: ServiceContext,
+  adminToken: string | undefined,
+  throttle?: AuthThrottle,
+): Router {
   const router = Router();
   const tokens = new SupplierTokenCache();
-  const admin = requireToken(ctx, adminToken, 'admin', tokens);
-  const supplier = requireToken(ctx, adminToken, 'supplier', tokens);
-  const anyone = requireToken(ctx, adminToken, 'any', tokens);
+  const admin = requireToken(ctx, adminToken, 'admin', tokens, { throttle });
+  const supplier = requireToken(ctx, adminToken, 'supplier', tokens, { throttle });
+  const anyone = requireToken(ctx, adminToken, 'any', tokens, { throttle });
   const actorOf = (req: { actor?: Actor }): Actor => req.actor!;
 
   router.post('/api/admin/suppliers', admin, rawBody, async (req, res) => {

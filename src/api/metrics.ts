@@ -15,6 +15,10 @@ export interface Metrics {
   signingSeconds: Histogram<'origin'>;
   /** CRLs that could not be signed or stored (each one also logged at error level). */
   crlFailures: Counter;
+  /** Wrong tokens presented, by where: `api_token` (Authorization) or `sign_in` (the form). */
+  authFailures: Counter<'kind'>;
+  /** Attempts refused with 429 because their address had too many wrong tokens, by where. */
+  authThrottled: Counter<'kind'>;
 }
 
 /**
@@ -74,6 +78,24 @@ export function createMetrics(deps: {
     help: 'Failures to sign or store a new CRL',
     registers: [registry],
   });
+
+  const authFailures = new Counter({
+    name: 'ons_certs_auth_failures_total',
+    help: 'Wrong tokens presented, by kind: api_token (Authorization header) or sign_in (the sign-in form)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const authThrottled = new Counter({
+    name: 'ons_certs_auth_throttled_total',
+    help: 'Attempts answered 429 because their client address presented too many wrong tokens, by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  // Both kinds from the first scrape on, so that a rate() over them has a start.
+  for (const kind of ['api_token', 'sign_in']) {
+    authFailures.inc({ kind }, 0);
+    authThrottled.inc({ kind }, 0);
+  }
 
   new Gauge({
     name: 'ons_certs_crl_next_update_seconds',
@@ -151,7 +173,7 @@ export function createMetrics(deps: {
     },
   });
 
-  return { registry, webhookDeliveries, signingSeconds, crlFailures };
+  return { registry, webhookDeliveries, signingSeconds, crlFailures, authFailures, authThrottled };
 }
 
 /** The value, or undefined when the work fails or takes longer than `ms`. */

@@ -4,6 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { Router, type Express } from 'express';
 import { QUEUE_NAMES, type Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
 import { requireToken, type SupplierTokenCache } from './auth.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 import { queueBoardGuard } from './queue-board-guard.ts';
@@ -22,14 +23,20 @@ export function monitoringRoutes(deps: {
   cache: SupplierTokenCache;
   queues?: Queues;
   metrics?: Metrics;
+  /** Counts and slows wrong tokens per client address. */
+  throttle?: AuthThrottle | undefined;
 }): Router {
   const router = Router();
-  const { services, adminToken, cache, metrics, queues } = deps;
+  const { services, adminToken, cache, metrics, queues, throttle } = deps;
 
   if (metrics) {
-    router.get('/metrics', requireToken(services, adminToken, 'admin', cache), async (_req, res) => {
-      res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
+    router.get(
+      '/metrics',
+      requireToken(services, adminToken, 'admin', cache, { throttle }),
+      async (_req, res) => {
+        res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+      },
+    );
   }
 
   if (queues) {
@@ -48,7 +55,10 @@ export function monitoringRoutes(deps: {
       QUEUE_BOARD_PATH,
       // A browser opens the board: the Basic challenge makes it prompt for the token (as the
       // password) and re-send it with every asset and API call of the page.
-      requireToken(services, adminToken, 'admin', cache, { challenge: 'Basic realm="ons-certs queues"' }),
+      requireToken(services, adminToken, 'admin', cache, {
+        challenge: 'Basic realm="ons-certs queues"',
+        throttle,
+      }),
       // Parsed here (the board's own parser would take 100 KiB) so the 64 KiB limit holds too.
       express.json({ limit: MAX_BODY_BYTES }),
       queueBoardGuard(queues),

@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { SupplierTokenCache } from './auth.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { sendError } from './http-errors.ts';
@@ -28,6 +29,8 @@ export interface HttpDependencies {
   crl?: RequestHandler;
   /** The supplier's web pages (src/web/page-routes.ts): /, /login, /logout, /connectors/… */
   pages?: RequestHandler;
+  /** Counts and slows wrong API tokens per client address (src/api/auth-throttle.ts). */
+  authThrottle?: AuthThrottle;
 }
 
 /** The HTTP surface: CA, health, the dashboard and admin APIs. */
@@ -70,9 +73,10 @@ export function createHttpApp(deps: HttpDependencies): Express {
       cache: new SupplierTokenCache(),
       queues: deps.queues,
       metrics: deps.metrics,
+      throttle: deps.authThrottle,
     }),
   );
-  app.use(dashboardRoutes(deps.services, deps.adminToken));
+  app.use(dashboardRoutes(deps.services, deps.adminToken, deps.authThrottle));
   if (deps.pages) app.use(deps.pages);
 
   app.use((_req, res) => sendError(res, 404, 'not_found', 'no such resource'));

@@ -1,8 +1,10 @@
 import { Router, type Request, type Response } from 'express';
+import type { AuthThrottle } from '../api/auth-throttle.ts';
 import type { Logger } from '../log.ts';
 import { listConnectors } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { supplierForToken } from '../services/suppliers.ts';
+import { formatUtc } from '../templates/ticket-comments.ts';
 import { formField, plainForm } from './forms.ts';
 import { localPath } from './local-path.ts';
 import { PageAuth, reloadCrossSite, supplierActor } from './page-auth.ts';
@@ -22,6 +24,8 @@ export interface PageDependencies {
   supportRepo: string | undefined;
   /** GHE_HOST and GHE_PROTOCOL: where GitHub's web pages are. */
   github: { gheHost: string | undefined; gheProtocol: 'http' | 'https' };
+  /** Counts and slows failed sign-ins per client address (shared with the API's tokens). */
+  authThrottle?: AuthThrottle | undefined;
 }
 
 /**
@@ -63,7 +67,21 @@ export function pageRoutes(deps: PageDependencies): Router {
   router.post(paths.login, auth.load, plainForm, auth.checkCsrf, async (req, res) => {
     // The token is never shown again, logged, or kept anywhere but in the supplier's hands.
     const token = (formField(req, 'token') ?? '').trim();
+    const throttle = deps.authThrottle;
+    // An address that failed too often waits, before its token is looked at (a right one too).
+    const wait = token && throttle ? await throttle.waitFor(req.ip, 'sign_in') : undefined;
+    if (wait !== undefined) {
+      res.set('Retry-After', String(wait));
+      return sendPage(res, 429, 'error', {
+        title: 'Too many attempts',
+        ...auth.layout(req),
+        message:
+          'Too many sign-ins with a wrong token came from your address, so sign-ins from it wait a while.',
+        next: `Try again in ${wait} seconds, after ${formatUtc(new Date(ctx.now().getTime() + wait * 1000))}.`,
+      });
+    }
     const supplier = token ? await supplierForToken(ctx, token) : undefined;
+    if (token && !supplier) await throttle?.failed(req.ip, 'sign_in');
     if (!supplier) {
       return loginPage(req, res, 401, {
         error: token
