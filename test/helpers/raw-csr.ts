@@ -1,6 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { encodeOid, encodeTlv } from '../../src/ca/der.ts';
 import { csrPath } from './fixtures.ts';
 
 /**
@@ -13,6 +12,26 @@ import { csrPath } from './fixtures.ts';
 export async function fixtureKeys(): Promise<KeyObject[]> {
   const names = ['valid-development.key', 'valid-production.key', 'valid-staging.key'];
   return Promise.all(names.map(async (name) => createPrivateKey(await readFile(csrPath(name)))));
+}
+
+/** One DER element (minimal definite length) around its content; written here, not taken from src/. */
+export function encodeTlv(tag: number, parts: Buffer | Buffer[]): Buffer {
+  const body = Buffer.concat(Array.isArray(parts) ? parts : [parts]);
+  const n = body.length;
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...length]), body]);
+}
+
+/** The content bytes of a dotted OID, base-128 arcs. */
+export function encodeOid(dotted: string): Buffer {
+  const [first, second, ...rest] = dotted.split('.').map(Number);
+  const bytes: number[] = [];
+  for (const arc of [first! * 40 + second!, ...rest]) {
+    const group = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) group.unshift((v & 0x7f) | 0x80);
+    bytes.push(...group);
+  }
+  return Buffer.from(bytes);
 }
 
 export const OID = {
