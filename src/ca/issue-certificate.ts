@@ -1,9 +1,11 @@
 import { createHash, sign } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import type { CsrFacts } from '../core/csr-policy.ts';
 import type { CertificateAuthority } from './certificate-authority.ts';
 import { readChildren, readTlv } from './der.ts';
 import { toPem } from './pem.ts';
+import { encodeName } from './subject-der.ts';
 
 /** What issuing produced: everything the database and the supplier need. */
 export interface IssuedCertificate {
@@ -31,16 +33,26 @@ export const BACKDATE_SECONDS = 60;
 
 const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
 
+/** What a certificate takes from a CSR: the subject's attributes and the public key. */
+export interface CsrForCertificate {
+  facts: Pick<CsrFacts, 'subject'>;
+  /** The SubjectPublicKeyInfo as in the CSR (the parser checks it is canonical DER). */
+  spkiDer: Buffer;
+}
+
 /**
  * Builds and signs a client certificate for a CSR that has passed the policy. Only the
- * subject and the public key come from the CSR (byte for byte); every extension is chosen
- * here. The TBSCertificate is assembled from node-forge's ASN.1 encodings around the exact
+ * subject and the public key come from the CSR; every extension is chosen here. The subject
+ * is encoded here from the attributes the policy judged (same order, same string types), not
+ * copied from the CSR: the certificate then holds nothing we did not read and check, and for a
+ * CSR the parser accepts it comes out byte for byte as the supplier signed it (the parser
+ * re-encodes the subject the same way and refuses a CSR whose subject would differ). The TBSCertificate is assembled from node-forge's ASN.1 encodings around the exact
  * subject, issuer and key bytes; Node's crypto does the RSA private-key operation, which is
  * ~40x faster than forge's pure-JS signing and dominates the cost of issuing.
  */
 export function issueCertificate(
   ca: CertificateAuthority,
-  csr: { subjectDer: Buffer; spkiDer: Buffer },
+  csr: CsrForCertificate,
   options: IssueOptions,
 ): IssuedCertificate {
   const draft = buildTbs(ca, csr, options);
@@ -54,7 +66,7 @@ export function issueCertificate(
  */
 export async function issueCertificateInPool(
   ca: CertificateAuthority,
-  csr: { subjectDer: Buffer; spkiDer: Buffer },
+  csr: CsrForCertificate,
   options: IssueOptions,
 ): Promise<IssuedCertificate> {
   const draft = buildTbs(ca, csr, options);
@@ -71,11 +83,7 @@ interface Draft {
   notAfter: Date;
 }
 
-function buildTbs(
-  ca: CertificateAuthority,
-  csr: { subjectDer: Buffer; spkiDer: Buffer },
-  options: IssueOptions,
-): Draft {
+function buildTbs(ca: CertificateAuthority, csr: CsrForCertificate, options: IssueOptions): Draft {
   const serial = drawSerial(options.randomBytes);
   const signedAt = Math.floor(options.now.getTime() / 1000) * 1000;
   const notBefore = new Date(signedAt - BACKDATE_SECONDS * 1000);
@@ -86,7 +94,7 @@ function buildTbs(
     SHA256_WITH_RSA_ALGORITHM,
     ca.subjectDer,
     der(0x30, [encodeTime(notBefore), encodeTime(notAfter)]),
-    csr.subjectDer,
+    encodeName(csr.facts.subject),
     csr.spkiDer,
     clientExtensions(ca, keyIdentifier(csr.spkiDer), options.crlDistributionPoint),
   ]);

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { TECHNICAL_NAME } from '../core/common-name.ts';
 import { judgeCsr, REQUIRED_SUBJECT_FIELDS, type CsrFacts } from '../core/csr-policy.ts';
 import { parseCustomerCode } from '../core/customer-code.ts';
+import { formatSubject } from '../core/distinguished-name.ts';
 import { UsageError, type Output } from './output.ts';
 
 /**
@@ -96,7 +97,7 @@ function jsonReport(ok: boolean, errors: { code: string; message: string }[], fa
 }
 
 function describe(facts: CsrFacts): string {
-  const subject = facts.subject.map((a) => `${a.type}=${a.value}`).join(', ');
+  const subject = formatSubject(facts.subject);
   const key = facts.publicKey.bits
     ? `${facts.publicKey.type.toUpperCase()} ${facts.publicKey.bits} bits`
     : facts.publicKey.type;

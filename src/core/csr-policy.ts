@@ -1,5 +1,5 @@
 import { parseCommonName } from './common-name.ts';
-import { printable } from './customer-code.ts';
+import { unsafeCharacters, visible } from './distinguished-name.ts';
 
 /** Stable codes of the CSR policy (product.md, "CSR requirements"). */
 export type CsrViolationCode =
@@ -29,15 +29,35 @@ export type HashName = 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512
 export const REQUIRED_SUBJECT_FIELDS = ['CN', 'OU', 'O', 'L', 'ST', 'C', 'emailAddress'] as const;
 export type SubjectField = (typeof REQUIRED_SUBJECT_FIELDS)[number];
 
+/** The ASN.1 string type a subject value was written in. */
+export type SubjectStringType = 'printable' | 'utf8' | 'ia5' | 'teletex' | 'bmp' | 'universal';
+
+/** One subject attribute as the CSR holds it. */
+export interface SubjectEntry {
+  /** A short name (CN, OU, ...) or the dotted OID when unknown. */
+  type: string;
+  value: string;
+  /** As written; the parser always sets it (absent only in hand-made facts). */
+  stringType?: SubjectStringType;
+  /** Index of its RDN: two entries with one index are a multi-valued RDN (joined with +). */
+  rdn?: number;
+}
+
 /** What a parsed CSR says about itself: plain data, read by `ca/` and judged here. */
 export interface CsrFacts {
-  /** In the CSR's order; `type` is a short name (CN, OU, ...) or the dotted OID when unknown. */
-  subject: { type: string; value: string }[];
+  /** In the CSR's order. */
+  subject: SubjectEntry[];
   publicKey: { type: string; bits?: number; exponent?: bigint };
   /** A readable name (sha256WithRSAEncryption) or the dotted OID. */
   signatureAlgorithm: string;
   signatureHash: HashName;
+  /**
+   * The signature verifies over the request info with the algorithm the CSR names, and that
+   * algorithm fits the key (proof of possession of the private key).
+   */
   signatureValid: boolean;
+  /** False when the named algorithm is for another kind of key (ecdsa-with-SHA256 over RSA). */
+  signatureFitsKey?: boolean;
   /** From the CSR's extensionRequest: looked at only to refuse CA requests, never copied. */
   requested: { ca: boolean; keyUsages: string[] };
   /** SHA-256 over the CSR's DER, lower-case hex. */
@@ -87,7 +107,9 @@ export function judgeCsr(reading: CsrReading, context: PolicyContext): CsrVerdic
     ...checkKey(facts, context),
     ...checkSubject(facts, context),
     ...checkRequestedExtensions(facts),
-    ...checkKeyHistory(facts, context),
+    // Proof of possession first: what the database knows of a key is told only to someone who
+    // holds its private key, or anyone could upload another's public key and learn its status.
+    ...(facts.signatureValid ? checkKeyHistory(facts, context) : []),
   ];
   return { ok: violations.length === 0, violations };
 }
@@ -107,7 +129,14 @@ export function opensslCommand(
 function checkSignature(facts: CsrFacts): Violation[] {
   const found: Violation[] = [];
   const checkable = facts.signatureHash !== 'unknown';
-  if (checkable && !facts.signatureValid) {
+  if (checkable && facts.signatureFitsKey === false) {
+    found.push({
+      code: 'signature_invalid',
+      message:
+        `the CSR says it is signed with ${facts.signatureAlgorithm}, which is not an algorithm for its ` +
+        `${facts.publicKey.type.toUpperCase()} key, so its signature cannot be right: make the CSR again with openssl req`,
+    });
+  } else if (checkable && !facts.signatureValid) {
     found.push({
       code: 'signature_invalid',
       message:
@@ -180,14 +209,15 @@ function checkSubject(facts: CsrFacts, context: PolicyContext): Violation[] {
     invalid.push(
       `${listOf(repeated)} appear${repeated.length > 1 ? '' : 's'} more than once: give each attribute once`,
     );
+  invalid.push(...subjectShapeProblems(facts));
   const [country] = valuesOf('C');
   if (country !== undefined && country.trim() !== '' && !COUNTRY.test(country)) {
-    invalid.push(`C is "${printable(country)}": use the two-letter country code, e.g. NL`);
+    invalid.push(`C is "${visible(country)}": use the two-letter country code, e.g. NL`);
   }
   const [email] = valuesOf('emailAddress');
   if (email !== undefined && email.trim() !== '' && !EMAIL.test(email)) {
     invalid.push(
-      `emailAddress "${printable(email)}" is not an e-mail address: use one where you can be reached`,
+      `emailAddress "${visible(email)}" is not an e-mail address: use one where you can be reached`,
     );
   }
   if (invalid.length > 0) {
@@ -199,6 +229,61 @@ function checkSubject(facts: CsrFacts, context: PolicyContext): Violation[] {
   return found;
 }
 
+const REQUIRED: ReadonlySet<string> = new Set(REQUIRED_SUBJECT_FIELDS);
+const STRING_TYPE_NAMES: Record<SubjectStringType, string> = {
+  printable: 'PrintableString',
+  utf8: 'UTF8String',
+  ia5: 'IA5String',
+  teletex: 'TeletexString',
+  bmp: 'BMPString',
+  universal: 'UniversalString',
+};
+
+/**
+ * What the subject may hold beyond its values' meaning: only the seven attributes (anything
+ * else could be read as an identity by someone, and the Ons API does not use it), each in an
+ * RDN of its own (a multi-valued RDN shows as `O=a+OU=b`), in the string types RFC 5280 and
+ * OpenSSL use (PrintableString or UTF8String; IA5String for emailAddress), and no character
+ * that can hide or fake text (`UNSAFE_CHARACTERS`: controls such as NUL, CR and LF, and bidi
+ * overrides such as U+202E).
+ */
+function subjectShapeProblems(facts: CsrFacts): string[] {
+  const problems: string[] = [];
+  const extra = [...new Set(facts.subject.map((a) => a.type).filter((type) => !REQUIRED.has(type)))];
+  if (extra.length > 0) {
+    problems.push(
+      `${listOf(extra)} ${extra.length > 1 ? 'are attributes' : 'is an attribute'} the Ons API does not use: ` +
+        `remove ${extra.length > 1 ? 'them' : 'it'} ` +
+        '(the subject holds only CN, OU, O, L, ST, C and emailAddress)',
+    );
+  }
+  const rdns = new Map<number, string[]>();
+  for (const { type, rdn } of facts.subject)
+    if (rdn !== undefined) rdns.set(rdn, [...(rdns.get(rdn) ?? []), type]);
+  for (const types of rdns.values()) {
+    if (types.length > 1) {
+      problems.push(`${listOf(types)} share one RDN (joined with +): give each attribute its own RDN`);
+    }
+  }
+  for (const { type, value, stringType } of facts.subject) {
+    const allowed = type === 'emailAddress' ? ['ia5'] : ['printable', 'utf8'];
+    if (REQUIRED.has(type) && stringType && !allowed.includes(stringType)) {
+      problems.push(
+        `${type} is a ${STRING_TYPE_NAMES[stringType]}; it must be ${type === 'emailAddress' ? 'an IA5String' : 'a UTF8String or PrintableString'} ` +
+          '(as openssl req writes it)',
+      );
+    }
+    const unsafe = unsafeCharacters(value);
+    if (unsafe.length > 0) {
+      problems.push(
+        `${type} "${visible(value)}" holds ${listOf(unsafe)}, ${unsafe.length > 1 ? 'characters' : 'a character'} ` +
+          'that a subject must not hold (a control character or a text-direction override): remove it',
+      );
+    }
+  }
+  return problems;
+}
+
 function checkCommonName(cn: string, context: PolicyContext): Violation[] {
   const parsed = parseCommonName(cn);
   if (!parsed.ok) {
@@ -206,7 +291,7 @@ function checkCommonName(cn: string, context: PolicyContext): Violation[] {
       {
         code: 'cn_format',
         message:
-          `the CN "${printable(cn)}" is not {technical_name}-{customer_code}-{identification} ` +
+          `the CN "${visible(cn)}" is not {technical_name}-{customer_code}-{identification} ` +
           `(e.g. hr_integration-TE1002-free_text): ${parsed.problems.join('; ')}`,
       },
     ];

@@ -38,8 +38,12 @@ export function parseCustomerCode(input: string): CustomerCodeResult {
 
 /** Keeps messages readable and single-line whatever the input held. */
 export function printable(value: string, max = 80): string {
-  // Control characters are exactly what must not reach a message, so the pattern names them.
-  // eslint-disable-next-line no-control-regex
-  const flat = value.replace(/[\u0000-\u001f\u007f]/g, '?');
+  // Control characters (and text-direction overrides) are exactly what must not reach a
+  // message, so the pattern names them.
+  const flat = value.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g,
+    '?',
+  );
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IssuedCertificate } from '../ca/issue-certificate.ts';
 import { issueCertificateInPool } from '../ca/issue-certificate.ts';
 import type { ParsedCsr } from '../ca/parse-csr.ts';
+import type { CsrFacts } from '../core/csr-policy.ts';
+import { formatSubject } from '../core/distinguished-name.ts';
 import type { AuditEntry } from '../db/repositories/audit.ts';
 import type { CertificateRow, RequestRow } from '../db/repositories/certificates.ts';
 import type { NewCertificate } from '../db/repositories/uploads.ts';
@@ -20,8 +22,9 @@ export interface Origin {
   deliveryId?: string | undefined;
 }
 
-export function subjectText(parsed: Extract<ParsedCsr, { ok: true }>): string {
-  return parsed.facts.subject.map((a) => `${a.type}=${a.value}`).join(', ');
+/** The subject as stored and shown: RFC 4514-escaped, in the CSR's order (`formatSubject`). */
+export function subjectText(parsed: { facts: Pick<CsrFacts, 'subject'> }): string {
+  return formatSubject(parsed.facts.subject);
 }
 
 export interface Issued {

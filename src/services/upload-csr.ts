@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { MAX_CSR_BYTES, parseCsr } from '../ca/parse-csr.ts';
+import { parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
+import { toPem } from '../ca/pem.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
 import { normaliseCustomerCode } from '../core/customer-code.ts';
 import { NEW, transition } from '../core/request-state.ts';
@@ -58,7 +59,7 @@ export async function uploadCsr(
   options: UploadOptions = {},
 ): Promise<Outcome<RequestResult>> {
   const parsed = parseCsr(csr);
-  const csrText = typeof csr === 'string' ? csr : csr.toString('utf8');
+  const stored = storedCsr(parsed);
   const customerCode = normaliseCustomerCode(where.customerCode);
   return retryOnUniqueViolation(async () => {
     // Reads outside any transaction: lines, certificates and consents are only ever added, and
@@ -90,8 +91,7 @@ export async function uploadCsr(
     const request: NewRequest = {
       id: requestId,
       lineId: line.id,
-      // Kept so the tab can show what was refused; the API never accepts more than 64 KiB.
-      csrPem: csrText.slice(0, MAX_CSR_BYTES),
+      csrPem: stored,
       subject: parsed.ok ? subjectText(parsed) : null,
       csrSha256: parsed.ok ? parsed.facts.fingerprintSha256 : null,
       publicKeySha256: parsed.ok ? parsed.facts.publicKeySha256 : null,
@@ -160,6 +160,18 @@ export async function uploadCsr(
       ...(certificate ? { certificate: newCertificateView(certificate) } : {}),
     });
   }, lostRace(ctx));
+}
+
+/**
+ * What is kept of an upload: only its CSR, armoured again from the DER that was read (so the
+ * same PEM whatever the file's encoding, line ends or text around the block), or '' when no
+ * CSR could be read. Never the upload itself: it may hold a private key sent by mistake, or
+ * bytes that are no text at all. (Migration 0008 cut earlier uploads down to their first CSR
+ * block; a stored CSR is still read back by `parseCsr` the same way.)
+ */
+export function storedCsr(parsed: ParsedCsr): string {
+  const der = parsed.ok ? parsed.der : parsed.csrDer;
+  return der ? toPem('CERTIFICATE REQUEST', der) : '';
 }
 
 /** Lost races are normal under load; at debug level they show how often it happens. */

@@ -197,7 +197,10 @@ export interface ApprovalRequestInput {
   customerCode: string;
   /** The organisation's name from the approvers file. */
   organisation: string;
-  /** The CSR's subject as one line, e.g. `CN=…, OU=…, O=…`. */
+  /**
+   * The CSR's subject as stored: one line of RFC 4514 text from `formatSubject`, e.g.
+   * `CN=…, OU=…, O=Zorg B.V.\, CN=x`; shown as inline code, which escapes it for Markdown.
+   */
   csrSubject: string;
   /** The SHA-256 fingerprint the approval binds to. */
   csrSha256: string;
