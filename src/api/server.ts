@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { SupplierTokenCache } from './auth.ts';
-import { MAX_BODY_BYTES } from './body.ts';
+import { bodyFailure } from './body-errors.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { sendError } from './http-errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -77,12 +77,18 @@ export function createHttpApp(deps: HttpDependencies): Express {
 
   app.use((_req, res) => sendError(res, 404, 'not_found', 'no such resource'));
 
-  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
-    if (error.status === 413 || error.type === 'entity.too.large') {
-      return sendError(res, 413, 'body_too_large', `request bodies are at most ${MAX_BODY_BYTES / 1024} KiB`);
+    // An unreadable body (bad encoding or charset, cut off, malformed form, too large): the
+    // client's to fix. One warn line with the code; never the body, never a stack trace.
+    const failure = bodyFailure(error);
+    if (failure) {
+      deps.log.warn(
+        { code: failure.code, method: req.method, path: req.path },
+        'request refused: unreadable body',
+      );
+      return sendError(res, failure.status, failure.code, failure.message);
     }
-    if (error.status === 400) return sendError(res, 400, 'bad_request', 'the request body could not be read');
     if (isConnectionFailure(error)) {
       // A database restart: the pool opens new connections, so the same request soon works.
       deps.log.warn(
