@@ -77,6 +77,29 @@ const BAD_COMPRESSION: BodyFailure = {
   message: 'the body is not valid data of its Content-Encoding (gzip, deflate, br); send it again',
 };
 
+/** PostgreSQL text cannot hold NUL, and no name, reason or token of ours has one. */
+export const NUL_IN_TEXT: BodyFailure = {
+  status: 400,
+  code: 'nul_in_text',
+  message: 'a text in the request holds a NUL character (\\u0000): send the text without it',
+};
+
+/** Percent-encoded control characters (%00-%1F, %7F): no address of ours has one. */
+const CONTROL_IN_PATH = /%(?:[01][0-9a-f]|7f)/i;
+
+/** A path with an encoded control character (`%00`). */
+export const CONTROL_IN_PATH_FAILURE: BodyFailure = {
+  status: 400,
+  code: 'malformed_path',
+  message: 'the address holds an encoded control character (such as %00); check the address',
+};
+
+const MALFORMED_PATH: BodyFailure = {
+  status: 400,
+  code: 'malformed_path',
+  message: 'the address has a malformed percent-encoding (%XX that is not UTF-8); check the address',
+};
+
 const BAD_REQUEST: BodyFailure = {
   status: 400,
   code: 'bad_request',
@@ -85,7 +108,8 @@ const BAD_REQUEST: BodyFailure = {
 
 /**
  * What the client is told when `error` is about reading its request (a body-parser error, a
- * BodyError, any other http-error meant for the client with a 4xx status), or undefined when
+ * BodyError, a path that cannot be decoded, any other http-error meant for the client with a
+ * 4xx status), or undefined when
  * it is something else (a bug of ours, a database outage). Never echoes bytes of the request:
  * body-parser's own messages can quote the charset or encoding the client sent.
  */
@@ -99,9 +123,35 @@ export function bodyFailure(error: unknown): BodyFailure | undefined {
     expose?: unknown;
   };
   if (typeof type === 'string' && type in BY_TYPE) return BY_TYPE[type];
+  // The router's decodeURIComponent of a path parameter (`/connectors/%C0%AF`).
+  if (error instanceof URIError && status === 400) return MALFORMED_PATH;
   // A decompression stream's error (zlib's Z_DATA_ERROR, Z_BUF_ERROR, ...), set to 400 by raw-body.
   if (status === 400 && typeof code === 'string' && /^(Z_|ERR__ERROR_)/.test(code)) return BAD_COMPRESSION;
   if (typeof status === 'number' && status >= 400 && status < 500 && expose === true)
     return { ...BAD_REQUEST, status };
   return undefined;
+}
+
+/** Whether the raw (still encoded) path holds a control character such as NUL (`%00`). */
+export function pathHoldsControl(rawPath: string): boolean {
+  return CONTROL_IN_PATH.test(rawPath);
+}
+
+/**
+ * Whether any string of a parsed body (a JSON value, a form's fields), key or value, holds a
+ * NUL character. Walks without recursion: a 64 KiB body can nest thousands of levels deep.
+ */
+export function holdsNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) return true;
+    } else if (Array.isArray(item)) {
+      for (const inner of item as unknown[]) pending.push(inner);
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, inner] of Object.entries(item)) pending.push(key, inner);
+    }
+  }
+  return false;
 }

@@ -1,4 +1,5 @@
 import express, { type Request } from 'express';
+import { BodyError, holdsNul, NUL_IN_TEXT } from './body-errors.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
 import { readMultipart } from './multipart.ts';
 
@@ -7,18 +8,23 @@ export { MAX_BODY_BYTES };
 /** Reads the raw body (any content type) with the limit; JSON and CSRs are parsed per route. */
 export const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
-/** The JSON object of the body, or undefined when it is not one. */
+/**
+ * The JSON object of the body, or undefined when it is not one. Throws a BodyError (400
+ * `nul_in_text`) when a string in it holds NUL: PostgreSQL would refuse it with a 500.
+ */
 export function jsonBody(req: Request): Record<string, unknown> | undefined {
   const body = req.body as unknown;
   if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    value = JSON.parse(body.toString('utf8'));
   } catch {
     return undefined;
   }
+  if (holdsNul(value)) throw new BodyError(NUL_IN_TEXT);
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import busboy from 'busboy';
-import { BodyError, type BodyFailure } from './body-errors.ts';
+import { BodyError, NUL_IN_TEXT, type BodyFailure } from './body-errors.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
 
 /** A multipart form as read: the first value of each name (a later one of the same name is ignored). */
@@ -43,9 +43,9 @@ const CHARSET: BodyFailure = {
  * Reads a whole `multipart/form-data` body (already read with the size limit) into its fields
  * and files. Any way the form is not a complete, well-formed one within the limits (no or a
  * bad boundary, cut off, a malformed part header, too many parts, a file cut at a limit, a
- * charset we cannot decode) rejects with a BodyError (400, 413 or 415), never with an
- * unhandled stream error: busboy's file streams emit 'error' when the form ends early, and a
- * file stream without a listener takes the process down.
+ * charset we cannot decode, a text field holding NUL) rejects with a BodyError (400, 413 or
+ * 415), never with an unhandled stream error: busboy's file streams emit 'error' when the form
+ * ends early, and a file stream without a listener takes the process down.
  */
 export function readMultipart(headers: IncomingHttpHeaders, body: Buffer): Promise<MultipartForm> {
   return new Promise((resolve, reject) => {
@@ -64,7 +64,12 @@ export function readMultipart(headers: IncomingHttpHeaders, body: Buffer): Promi
     } catch {
       return fail(MALFORMED);
     }
-    parser.on('file', (name, stream) => {
+    // busboy names a part without a name (or with name="") undefined: no form of ours sends one.
+    parser.on('file', (name: unknown, stream) => {
+      if (typeof name !== 'string') {
+        stream.resume();
+        return fail(MALFORMED);
+      }
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       // A file cut at the size limit is not the file that was sent: never hand on a part of it.
@@ -74,10 +79,13 @@ export function readMultipart(headers: IncomingHttpHeaders, body: Buffer): Promi
         if (!stream.truncated && !files.has(name)) files.set(name, Buffer.concat(chunks));
       });
     });
-    parser.on('field', (name, value: unknown, info) => {
+    parser.on('field', (name: unknown, value: unknown, info) => {
+      if (typeof name !== 'string') return fail(MALFORMED);
       if (info.valueTruncated) return fail(TOO_LARGE);
       // busboy gives undefined for a part whose charset it cannot decode.
       if (typeof value !== 'string') return fail(CHARSET);
+      // A text field never holds NUL (a file may: a DER CSR is bytes).
+      if (value.includes('\u0000') || name.includes('\u0000')) return fail(NUL_IN_TEXT);
       if (!(name in fields)) fields[name] = value;
     });
     for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const)
@@ -88,6 +96,11 @@ export function readMultipart(headers: IncomingHttpHeaders, body: Buffer): Promi
       settled = true;
       resolve({ fields, files });
     });
-    parser.end(body);
+    try {
+      parser.end(body);
+    } catch {
+      // busboy parses (and calls the handlers above) in here: a throw is a form we cannot read.
+      fail(MALFORMED);
+    }
   });
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { SupplierTokenCache } from './auth.ts';
-import { bodyFailure } from './body-errors.ts';
+import { BodyError, bodyFailure, CONTROL_IN_PATH_FAILURE, pathHoldsControl } from './body-errors.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { sendError } from './http-errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -35,7 +35,12 @@ export function createHttpApp(deps: HttpDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  // First: the signature is checked over the body exactly as sent.
+  // No address of ours holds a control character: `%00` would reach PostgreSQL, which
+  // refuses NUL in text with an error (a 500), from any route that looks a name up.
+  app.use((req, _res, next) =>
+    next(pathHoldsControl(req.path) ? new BodyError(CONTROL_IN_PATH_FAILURE) : undefined),
+  );
+  // Then: the signature is checked over the body exactly as sent.
   if (deps.webhooks) app.use(deps.webhooks);
 
   app.get('/ca.pem', (_req, res) => {
@@ -79,13 +84,13 @@ export function createHttpApp(deps: HttpDependencies): Express {
 
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
-    // An unreadable body (bad encoding or charset, cut off, malformed form, too large): the
-    // client's to fix. One warn line with the code; never the body, never a stack trace.
+    // An unreadable request (body: bad encoding or charset, cut off, malformed form, too large;
+    // a path that cannot be decoded): the client's to fix. One warn line with the code; never the body, never a stack trace.
     const failure = bodyFailure(error);
     if (failure) {
       deps.log.warn(
         { code: failure.code, method: req.method, path: req.path },
-        'request refused: unreadable body',
+        'request refused: unreadable request',
       );
       return sendError(res, failure.status, failure.code, failure.message);
     }

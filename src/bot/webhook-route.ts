@@ -3,6 +3,7 @@ import { createNodeMiddleware, type ApplicationFunction, type Probot } from 'pro
 import { MAX_BODY_BYTES } from '../api/body.ts';
 import { sendError } from '../api/http-errors.ts';
 import type { Logger } from '../log.ts';
+import { deliveryProblem } from './delivery-shape.ts';
 
 /** Probot's webhook path (interfaces.md). */
 export const WEBHOOK_PATH = '/api/github/webhooks';
@@ -10,11 +11,12 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 const readBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 const JSON_TYPE = /^\s*application\/json\s*(;|$)/i;
 const SIGNATURE = /^sha256=[0-9a-f]{64}$/i;
+const EVENT_NAME = /^[a-z][a-z_]{0,63}$/;
 
-/** A header's single value, or undefined when it is missing or sent more than once. */
+/** A header's single value, or undefined when it is missing, empty, or sent more than once. */
 function single(req: Request, name: string): string | undefined {
   const values = req.headersDistinct[name];
-  return values?.length === 1 ? values[0] : undefined;
+  return values?.length === 1 && values[0] !== '' ? values[0] : undefined;
 }
 
 /** A header value as it may appear in a log line: short and printable. */
@@ -28,8 +30,9 @@ function printable(value: string | undefined): string | undefined {
  * sees it: Probot logs a failed verification at error level with the whole payload (twice),
  * so a stream of wrongly signed deliveries would flood the log with bytes anyone can send.
  * Here each refusal is one warn line (delivery id, event, remote address) and a 4xx answer
- * with a code. Only a verified JSON object goes on to Probot, which checks the signature
- * again and runs the handlers. It must be mounted before any other body parser. Without the
+ * with a code. Only a verified JSON object of the shape the handlers read
+ * (src/bot/delivery-shape.ts) goes on to Probot, which checks the signature again and runs
+ * the handlers. It must be mounted before any other body parser. Without the
  * GitHub App it answers 503.
  */
 export async function webhookRoute(
@@ -84,6 +87,9 @@ export async function webhookRoute(
           'webhook_headers_missing',
           `a GitHub delivery has each of these headers once: ${missing.join(', ')}`,
         );
+      // GitHub's event names (issues, issue_comment, ...); Probot fails with a 500 on others.
+      if (!EVENT_NAME.test(single(req, 'x-github-event') ?? ''))
+        return refuse(400, 'webhook_event_invalid', 'X-GitHub-Event is not the name of a GitHub event');
       const signature = single(req, 'x-hub-signature-256') ?? '';
       if (!SIGNATURE.test(signature))
         return refuse(
@@ -100,8 +106,11 @@ export async function webhookRoute(
               'webhook_signature_invalid',
               "the signature does not match the payload and the webhook secret (check WEBHOOK_SECRET against the GitHub App's)",
             );
-          if (!isJsonObject(payload))
+          const object = jsonObject(payload);
+          if (!object)
             return refuse(400, 'webhook_payload_invalid', 'the payload of a delivery is a JSON object');
+          const problem = deliveryProblem(single(req, 'x-github-event') ?? '', object);
+          if (problem) return refuse(400, 'webhook_payload_invalid', problem);
           req.body = payload;
           return Promise.resolve(middleware(req, res, next));
         })
@@ -119,11 +128,13 @@ export async function webhookRoute(
   }
 }
 
-function isJsonObject(text: string): boolean {
+function jsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { MAX_BODY_BYTES } from '../api/body.ts';
+import { BodyError, holdsNul, NUL_IN_TEXT } from '../api/body-errors.ts';
 import { readMultipart } from '../api/multipart.ts';
 
 declare module 'express-serve-static-core' {
@@ -9,12 +10,18 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** A plain form (`application/x-www-form-urlencoded`), at most 64 KiB as sent. */
-export const plainForm: RequestHandler = express.urlencoded({
-  extended: false,
-  limit: MAX_BODY_BYTES,
-  parameterLimit: 50,
-});
+const urlencoded = express.urlencoded({ extended: false, limit: MAX_BODY_BYTES, parameterLimit: 50 });
+
+/**
+ * A plain form (`application/x-www-form-urlencoded`), at most 64 KiB as sent. A field that
+ * holds NUL (`%00`) is a 400 (`nul_in_text`): PostgreSQL would refuse it with a 500.
+ */
+export const plainForm: RequestHandler = (req, res, next) => {
+  urlencoded(req, res, (error?: unknown) => {
+    if (error) return next(error);
+    next(holdsNul(req.body) ? new BodyError(NUL_IN_TEXT) : undefined);
+  });
+};
 
 /**
  * A form with a file input (`multipart/form-data`), at most 64 KiB as sent, read whole before

@@ -19,7 +19,19 @@ export function sendNotFound(auth: PageAuth, req: Request, res: Response): void 
 }
 
 /** The page for each kind of unreadable request (the API answers the same cases as JSON). */
-function unreadablePage(status: number): { title: string; message: string; next: string } {
+function unreadablePage(status: number, code: string): { title: string; message: string; next: string } {
+  if (code === 'malformed_path')
+    return {
+      title: 'The address is not valid',
+      message: 'The address has characters encoded in a way this site does not understand.',
+      next: 'Check the address, or start from your connectors.',
+    };
+  if (code === 'nul_in_text')
+    return {
+      title: 'The form could not be read',
+      message: 'A field of the form holds a NUL character, which no field of this site takes.',
+      next: 'Go back, remove it (it often comes with pasted text), and send the form again.',
+    };
   if (status === 413)
     return {
       title: 'The file is too large',
@@ -50,10 +62,10 @@ export function pageErrors(auth: PageAuth, log: Logger): ErrorRequestHandler {
     if (failure) {
       log.warn(
         { code: failure.code, method: req.method, path: req.path },
-        'page request refused: unreadable body',
+        'page request refused: unreadable request',
       );
       return sendPage(res, failure.status, 'error', {
-        ...unreadablePage(failure.status),
+        ...unreadablePage(failure.status, failure.code),
         ...auth.layout(req),
       });
     }

@@ -58,6 +58,7 @@ describe('hostile request bodies (real HTTP, PostgreSQL)', () => {
   let log: CapturedLog;
   let token = '';
   let client: PageClient;
+  const supplierToken = () => token;
 
   beforeAll(async () => {
     log = captureLog('debug');
@@ -92,7 +93,7 @@ describe('hostile request bodies (real HTTP, PostgreSQL)', () => {
     const entries = log.entries();
     expect(log.text()).not.toContain(MARKER);
     expect(entries.filter((e) => Number(e['level']) >= 50)).toEqual([]);
-    const refusals = entries.filter((e) => /unreadable body/.test(String(e['msg'])));
+    const refusals = entries.filter((e) => /unreadable request/.test(String(e['msg'])));
     expect(refusals.map((e) => [e['level'], e['code']])).toEqual([[40, code]]);
     expect(Object.keys(refusals[0] ?? {}).sort()).toEqual([
       'code',
@@ -281,6 +282,73 @@ describe('hostile request bodies (real HTTP, PostgreSQL)', () => {
       },
     );
 
+    it('answers a path that cannot be decoded with 400 malformed_path (API) and a 400 page', async () => {
+      const apiReply = await api(
+        'POST',
+        '/api/connectors/%C0%AF/versions',
+        { 'content-type': 'application/json' },
+        json,
+      );
+      expect([apiReply.status, apiReply.codes]).toEqual([400, ['malformed_path']]);
+      await expectRefusalLogged('malformed_path');
+      log.clear();
+      const pageReply = await page('GET', '/connectors/x/versions/%C0%AF', {});
+      expect(pageReply.status).toBe(400);
+      expect(pageReply.text).toContain('The address is not valid');
+      await expectRefusalLogged('malformed_path');
+    });
+
+    it.each([
+      ['POST', '/api/admin/suppliers', { name: `a\u0000${MARKER}`, email: 'x@example.com' }],
+      ['POST', '/api/connectors', { technicalName: 'nul_conn', name: `a\u0000${MARKER}` }],
+      ['POST', LINES, { customerCode: `\u0000${MARKER}` }],
+      ['PUT', `${LINES}/TE1002/csr`, { csr: `-----BEGIN\u0000${MARKER}` }],
+      ['PATCH', '/api/certificates/01', { enabled: false, reason: `\u0000${MARKER}` }],
+    ])(
+      "answers a JSON text holding NUL with 400 nul_in_text (%s %s), never PostgreSQL's 500",
+      async (verb, path, body) => {
+        const token = path.startsWith('/api/admin') ? 'admin-token-for-web-tests-0123456789' : undefined;
+        const reply = await rawRequest(
+          web.url,
+          verb,
+          path,
+          { authorization: `Bearer ${token ?? supplierToken()}`, 'content-type': 'application/json' },
+          JSON.stringify(body),
+        );
+        expect([reply.status, reply.codes]).toEqual([400, ['nul_in_text']]);
+        await expectRefusalLogged('nul_in_text');
+      },
+    );
+
+    it.each([
+      ['/login', 'token=ons_%00'],
+      [`${TAB}/environments`, 'customerCode=%00TE'],
+      [`${TAB}/environments/TE1002/enabled`, 'confirm=yes&serial=01&reason=%00'],
+    ])('answers a form field holding NUL on %s with a 400 page', async (path, fields) => {
+      const reply = await page(
+        'POST',
+        path,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        `_csrf=${encodeURIComponent(client.csrf ?? '')}&${fields}&m=${MARKER}`,
+      );
+      expect(reply.status).toBe(400);
+      expect(reply.text).toContain('holds a NUL character');
+      await expectRefusalLogged('nul_in_text');
+    });
+
+    it.each([
+      `${LINES}/%00/csr`,
+      '/api/connectors/hostile_conn/versions/%00/environments',
+      '/api/connectors/%00/versions',
+      `${TAB.replace('1.0', '%00')}`,
+      '/connectors/%1F',
+    ])('answers %s (an encoded control character) with 400 malformed_path', async (path) => {
+      const reply = await page('PUT', path, { authorization: `Bearer ${supplierToken()}` });
+      expect([reply.status, reply.codes]).toEqual([400, ['malformed_path']]);
+      const get = await page('GET', path, { authorization: `Bearer ${supplierToken()}` });
+      expect([get.status, get.codes]).toEqual([400, ['malformed_path']]);
+    });
+
     it('answers content-encoding: xyz on the queue board (its own JSON parser) with 415', async () => {
       const reply = await rawRequest(
         web.url,
@@ -325,6 +393,16 @@ describe('readMultipart', () => {
     expect({ ...read.fields }).toEqual({ a: '1', ['__proto__']: 'p' });
     expect(Object.getPrototypeOf(read.fields)).toBe(null);
     expect([...read.files].map(([k, v]) => [k, v.toString()])).toEqual([['f', 'x']]);
+  });
+
+  it.each([
+    ['a field', fieldPart('', 'x')],
+    ['a file', filePart('', 'x')],
+  ])('refuses %s without a name (name="") as malformed (found by the fuzz suite)', async (_name, part) => {
+    await expect(readMultipart(headers, Buffer.from(form(part)))).rejects.toMatchObject({
+      status: 400,
+      code: 'malformed_multipart',
+    });
   });
 
   it('reads 20 fields and 2 files, the most a form may have', async () => {

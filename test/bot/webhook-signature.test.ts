@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import nock from 'nock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertGitHubDone, quietFor } from '../helpers/bot-world.ts';
-import { startBot, WEBHOOK_SECRET, type BotHarness } from '../helpers/github.ts';
+import { issueEvent, startBot, WEBHOOK_SECRET, type BotHarness } from '../helpers/github.ts';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 
@@ -96,6 +96,44 @@ describe('the webhook endpoint before Probot: signatures, headers, encodings (re
     expect(log.text()).not.toContain(MARKER);
     expect(errorLines()).toEqual([]);
   });
+
+  it('answers an empty or invalid event name with 400 (Probot answered "Event name not passed" with a 500)', async () => {
+    const body = JSON.stringify({ x: MARKER });
+    const empty = await rawRequest(bot.url, 'POST', PATH, headers(body, { 'x-github-event': '' }), body);
+    expect([empty.status, empty.codes]).toEqual([400, ['webhook_headers_missing']]);
+    const odd = await deliver(body, { 'x-github-event': 'Issues Opened!' });
+    expect([odd.status, odd.codes]).toEqual([400, ['webhook_event_invalid']]);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it.each([
+    ['installation', (p: Record<string, unknown>) => delete p['installation'], 'installation'],
+    ['repository', (p: Record<string, unknown>) => (p['repository'] = MARKER), 'repository'],
+    [
+      'issue.number',
+      (p: Record<string, unknown>) => ((p['issue'] as Record<string, unknown>)['number'] = MARKER),
+      'issue.number',
+    ],
+    [
+      'issue.body',
+      (p: Record<string, unknown>) => ((p['issue'] as Record<string, unknown>)['body'] = 7),
+      'issue.body',
+    ],
+  ])(
+    'answers a validly signed issues.opened without a proper %s with 400 (a handler failed with a 500)',
+    async (_name, spoil, path) => {
+      const payload = issueEvent('opened', { number: 7, body: `### Connector\n\n${MARKER}` });
+      spoil(payload);
+      const reply = await deliver(JSON.stringify(payload));
+      expect([reply.status, reply.codes]).toEqual([400, ['webhook_payload_invalid']]);
+      expect(reply.text).toContain(path);
+      expect(reply.text).not.toContain(MARKER);
+      expect(log.text()).not.toContain(MARKER);
+      expect(errorLines()).toEqual([]);
+      await quietFor(100);
+      assertGitHubDone();
+    },
+  );
 
   it('answers another content type with 415 and GET with 405', async () => {
     const body = JSON.stringify({ x: MARKER });
