@@ -155,6 +155,7 @@ export async function startService(
   const webhooks = await webhookRoute(
     github && {
       probot: github.probot,
+      log: log.child({ component: 'webhooks' }),
       appFn: botApp({
         services,
         queues,

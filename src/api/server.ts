@@ -5,7 +5,7 @@ import type { Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { SupplierTokenCache } from './auth.ts';
 import type { AuthThrottle } from './auth-throttle.ts';
-import { MAX_BODY_BYTES } from './body.ts';
+import { BodyError, bodyFailure, CONTROL_IN_PATH_FAILURE, pathHoldsControl } from './body-errors.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { sendError } from './http-errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -38,7 +38,12 @@ export function createHttpApp(deps: HttpDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  // First: the signature is checked over the body exactly as sent.
+  // No address of ours holds a control character: `%00` would reach PostgreSQL, which
+  // refuses NUL in text with an error (a 500), from any route that looks a name up.
+  app.use((req, _res, next) =>
+    next(pathHoldsControl(req.path) ? new BodyError(CONTROL_IN_PATH_FAILURE) : undefined),
+  );
+  // Then: the signature is checked over the body exactly as sent.
   if (deps.webhooks) app.use(deps.webhooks);
 
   app.get('/ca.pem', (_req, res) => {
@@ -81,12 +86,18 @@ export function createHttpApp(deps: HttpDependencies): Express {
 
   app.use((_req, res) => sendError(res, 404, 'not_found', 'no such resource'));
 
-  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (res.headersSent) return;
-    if (error.status === 413 || error.type === 'entity.too.large') {
-      return sendError(res, 413, 'body_too_large', `request bodies are at most ${MAX_BODY_BYTES / 1024} KiB`);
+    // An unreadable request (body: bad encoding or charset, cut off, malformed form, too large;
+    // a path that cannot be decoded): the client's to fix. One warn line with the code; never the body, never a stack trace.
+    const failure = bodyFailure(error);
+    if (failure) {
+      deps.log.warn(
+        { code: failure.code, method: req.method, path: req.path },
+        'request refused: unreadable request',
+      );
+      return sendError(res, failure.status, failure.code, failure.message);
     }
-    if (error.status === 400) return sendError(res, 400, 'bad_request', 'the request body could not be read');
     if (isConnectionFailure(error)) {
       // A database restart: the pool opens new connections, so the same request soon works.
       deps.log.warn(

@@ -1,6 +1,7 @@
-import busboy from 'busboy';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { MAX_BODY_BYTES } from '../api/body.ts';
+import { BodyError, holdsNul, NUL_IN_TEXT } from '../api/body-errors.ts';
+import { readMultipart } from '../api/multipart.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -9,12 +10,18 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** A plain form (`application/x-www-form-urlencoded`), at most 64 KiB as sent. */
-export const plainForm: RequestHandler = express.urlencoded({
-  extended: false,
-  limit: MAX_BODY_BYTES,
-  parameterLimit: 50,
-});
+const urlencoded = express.urlencoded({ extended: false, limit: MAX_BODY_BYTES, parameterLimit: 50 });
+
+/**
+ * A plain form (`application/x-www-form-urlencoded`), at most 64 KiB as sent. A field that
+ * holds NUL (`%00`) is a 400 (`nul_in_text`): PostgreSQL would refuse it with a 500.
+ */
+export const plainForm: RequestHandler = (req, res, next) => {
+  urlencoded(req, res, (error?: unknown) => {
+    if (error) return next(error);
+    next(holdsNul(req.body) ? new BodyError(NUL_IN_TEXT) : undefined);
+  });
+};
 
 /**
  * A form with a file input (`multipart/form-data`), at most 64 KiB as sent, read whole before
@@ -28,7 +35,8 @@ export const fileForm: RequestHandler[] = [
     req.body = {};
     req.formFiles = new Map();
     if (!Buffer.isBuffer(raw) || raw.length === 0) return next();
-    readMultipart(req, raw).then(({ fields, files }) => {
+    // A form that cannot be read is a 400 page (src/web/page-errors.ts), before its CSRF check.
+    readMultipart(req.headers, raw).then(({ fields, files }) => {
       req.body = fields;
       req.formFiles = files;
       next();
@@ -41,34 +49,4 @@ export function formField(req: Request, name: string): string | undefined {
   const body = req.body as Record<string, unknown> | undefined;
   const value = body && typeof body === 'object' ? body[name] : undefined;
   return typeof value === 'string' ? value : undefined;
-}
-
-function readMultipart(
-  req: Request,
-  body: Buffer,
-): Promise<{ fields: Record<string, string>; files: Map<string, Buffer> }> {
-  return new Promise((resolve) => {
-    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
-    const files = new Map<string, Buffer>();
-    const done = () => resolve({ fields, files });
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: req.headers, limits: { files: 2, fields: 20, fileSize: MAX_BODY_BYTES } });
-    } catch {
-      return done();
-    }
-    parser.on('file', (name, stream) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        if (!files.has(name)) files.set(name, Buffer.concat(chunks));
-      });
-    });
-    parser.on('field', (name, value) => {
-      if (!(name in fields)) fields[name] = value;
-    });
-    parser.on('close', done);
-    parser.on('error', done);
-    parser.end(body);
-  });
 }

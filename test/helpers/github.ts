@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import nock from 'nock';
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
 import { CA_DIR, tempDir } from './fixtures.ts';
@@ -216,7 +216,7 @@ export interface BotHarness {
 
 /** The whole service (web and workers) on real PostgreSQL and Redis, with GitHub behind nock. */
 export async function startBot(
-  options: { dayMs?: number; env?: Record<string, string> } = {},
+  options: { dayMs?: number; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<BotHarness> {
   const databaseUrl = await createPostgresDatabase();
   const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
@@ -241,7 +241,7 @@ export async function startBot(
   };
   // TEST_LOG_LEVEL=debug shows what the service does while a test runs.
   const level = (process.env['TEST_LOG_LEVEL'] ?? 'silent') as Parameters<typeof createLogger>[0];
-  const service = await startService(loadConfig(env), createLogger(level), {
+  const service = await startService(loadConfig(env), options.logger ?? createLogger(level), {
     github: { Octokit: TestOctokit },
     dayMs: options.dayMs ?? 24 * 3600_000,
   });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
 import { CA_DIR, tempDir } from './fixtures.ts';
@@ -30,7 +30,10 @@ export interface WebService {
  * The service as `npm start` runs it (web only, no GitHub App) on a fresh PostgreSQL database,
  * with the test CA, 2048-bit CSRs allowed for speed, and queues under a prefix of its own.
  */
-export async function startWebService(env: Record<string, string> = {}): Promise<WebService> {
+export async function startWebService(
+  env: Record<string, string> = {},
+  logger?: Logger,
+): Promise<WebService> {
   const databaseUrl = await createPostgresDatabase();
   const redisUrl = process.env['TEST_REDIS_URL'] ?? process.env['REDIS_URL'];
   const config = loadConfig({
@@ -50,7 +53,7 @@ export async function startWebService(env: Record<string, string> = {}): Promise
   const level = (process.env['TEST_LOG_LEVEL'] ?? 'silent') as Parameters<typeof createLogger>[0];
   let service: RunningService;
   try {
-    service = await startService(config, createLogger(level));
+    service = await startService(config, logger ?? createLogger(level));
   } catch (error) {
     await dropPostgresDatabase(databaseUrl);
     throw error;
