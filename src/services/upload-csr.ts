@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import { withPrimalityTest } from '../ca/key-primality.ts';
 import { MAX_CSR_BYTES, parseCsr } from '../ca/parse-csr.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
 import { normaliseCustomerCode } from '../core/customer-code.ts';
@@ -57,7 +58,7 @@ export async function uploadCsr(
   origin: Origin = {},
   options: UploadOptions = {},
 ): Promise<Outcome<RequestResult>> {
-  const parsed = parseCsr(csr);
+  const parsed = await withPrimalityTest(parseCsr(csr));
   const csrText = typeof csr === 'string' ? csr : csr.toString('utf8');
   const customerCode = normaliseCustomerCode(where.customerCode);
   return retryOnUniqueViolation(async () => {
