@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
-import { judgeCsr } from '../core/csr-policy.ts';
+import { judgeCsr, type CsrViolationCode } from '../core/csr-policy.ts';
 import { transition } from '../core/request-state.ts';
 import type { Transaction } from '../db/database.ts';
 import { retryOnUniqueViolation } from '../db/errors.ts';
@@ -74,8 +74,8 @@ export async function approveRequest(
         return failure(next.code, next.message);
       }
       const parsed = parseCsr(request.csrPem);
-      // The key may have been certified on another line since the upload: judge it again.
-      const refused = await refuseReusedKey(tx, approver, found, parsed, decision);
+      // The key may have been certified on another line, or blocked, since the upload: judge it again.
+      const refused = await refuseKeyJudgedAgain(tx, approver, found, parsed, decision);
       if (refused) return refused;
       if (!parsed.ok) throw new Error(`request ${request.id} holds an unreadable CSR and cannot be signed`);
       const issued = await issue(ctx, parsed);
@@ -150,8 +150,23 @@ function approvedCertificate(
   };
 }
 
-/** Marks a waiting request invalid when its key was certified meanwhile; the failure, or undefined. */
-async function refuseReusedKey(
+/**
+ * What the approval judges again of the key: what may have changed since the upload (the key
+ * certified elsewhere, or blocked by Nedap support), and the weak-key checks from the modulus
+ * alone (cheap; they catch requests uploaded before those checks existed). The primality test
+ * ran at the upload and is not repeated: it costs about three signatures.
+ */
+const JUDGED_AGAIN: ReadonlySet<CsrViolationCode> = new Set([
+  'key_reused',
+  'key_compromised',
+  'key_blocked',
+  'key_weak_factor',
+  'key_fermat',
+  'key_roca',
+]);
+
+/** Marks a waiting request invalid when its key is no longer acceptable; the failure, or undefined. */
+async function refuseKeyJudgedAgain(
   tx: Transaction,
   actor: Actor,
   found: RequestForDecision,
@@ -159,14 +174,14 @@ async function refuseReusedKey(
   origin: Origin,
 ): Promise<{ ok: false; failures: Failure[] } | undefined> {
   const { request, keyHistory } = found;
-  if (!request.publicKeySha256 || !keyHistory) return undefined;
+  if (!request.publicKeySha256) return undefined;
   const verdict = judgeCsr(parsed, {
     minRsaBits: 0,
-    knownKeys: new Map([[request.publicKeySha256, keyHistory]]),
+    connector: found.connector,
+    customerCode: found.customerCode,
+    knownKeys: new Map(keyHistory ? [[request.publicKeySha256, keyHistory]] : []),
   });
-  const violations = verdict.violations.filter(
-    (v) => v.code === 'key_reused' || v.code === 'key_compromised',
-  );
+  const violations = verdict.violations.filter((v) => JUDGED_AGAIN.has(v.code));
   if (violations.length === 0) return undefined;
   const next = transition(request.state, { type: 'invalidated' });
   if (!next.ok) return { ok: false, failures: violations };
