@@ -4,12 +4,14 @@
 import { runCaBenchmark } from './ca.ts';
 import { runCrlBenchmark } from './crl.ts';
 import { runExpiryScanBenchmark } from './expiry-scan.ts';
+import { runKeyStrengthBenchmark } from './key-strength.ts';
 import { runPipelineBenchmark } from './pipeline.ts';
 import { runThrottledPipelineBenchmark } from './pipeline-throttled.ts';
 import { runUploadBenchmark } from './upload.ts';
 
 const benchmarks: Record<string, () => Promise<string[]>> = {
   ca: runCaBenchmark,
+  keys: runKeyStrengthBenchmark,
   upload: runUploadBenchmark,
   pipeline: runPipelineBenchmark,
   'pipeline-throttled': runThrottledPipelineBenchmark,

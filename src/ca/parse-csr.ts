@@ -355,9 +355,19 @@ function describeKey(key: KeyObject): CsrFacts['publicKey'] {
   const type = key.asymmetricKeyType ?? 'unknown';
   const details = key.asymmetricKeyDetails ?? {};
   if (type === 'rsa' || type === 'rsa-pss') {
-    return { type, bits: details.modulusLength, exponent: details.publicExponent };
+    return { type, bits: details.modulusLength, exponent: details.publicExponent, modulus: modulusOf(key) };
   }
   return { type: type === 'ec' && details.namedCurve ? `EC (${details.namedCurve})` : type };
+}
+
+/** The RSA modulus, for the weak-key checks (core/rsa-key-strength.ts); undefined if unreadable. */
+function modulusOf(key: KeyObject): bigint | undefined {
+  try {
+    const n = key.export({ format: 'jwk' }).n;
+    return n ? BigInt(`0x${Buffer.from(n, 'base64url').toString('hex')}`) : undefined;
+  } catch {
+    return undefined; // RSA-PSS keys have no JWK form; they are refused as unsupported anyway.
+  }
 }
 
 /** AlgorithmIdentifier: an OID with no parameters, or NULL ones (all the algorithms we know). */

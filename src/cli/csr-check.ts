@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { withPrimalityTest } from '../ca/key-primality.ts';
 import { oversizedProblem, MAX_CSR_BYTES, parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
 import type { Config } from '../config.ts';
 import { TECHNICAL_NAME } from '../core/common-name.ts';
@@ -9,7 +10,9 @@ import { formatSubject } from '../core/distinguished-name.ts';
 import { UsageError, type Output } from './output.ts';
 
 /**
- * `ons-certs csr check <file>`: the policy, offline. Exit 0 when the CSR meets it, 1 with
+ * `ons-certs csr check <file>`: the policy, offline, weak keys included (factorable moduli,
+ * ROCA, primes). What needs the database is not checked: earlier certificates with the key
+ * (`key_reused`, `key_compromised`) and Nedap support's blocked keys (`key_blocked`). Exit 0 when the CSR meets it, 1 with
  * every violation listed, 2 when the file cannot be read or the usage is wrong.
  */
 export async function csrCheck(
@@ -43,6 +46,7 @@ export async function csrCheck(
     return 2;
   }
 
+  parsed = await withPrimalityTest(parsed);
   const verdict = judgeCsr(parsed, { minRsaBits: config.csrMinRsaBits, connector, customerCode });
   const facts = parsed.ok ? parsed.facts : undefined;
   if (values.json) {

@@ -11,7 +11,7 @@ import { UsageError, type Output } from './output.ts';
  * The commands Nedap support runs against the database. The CA is not needed for them, so the
  * context carries none; with the embedded PGlite, stop the service first (one process at a time).
  */
-async function withDatabase<T>(
+export async function withDatabase<T>(
   config: Readonly<Config>,
   work: (ctx: Pick<ServiceContext, 'db' | 'now'>) => Promise<T>,
 ): Promise<T> {

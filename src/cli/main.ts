@@ -4,6 +4,7 @@ import { caInit } from './ca-init.ts';
 import { csrCheck } from './csr-check.ts';
 import { dbMigrate, supplierAdd, versionApprove } from './database-commands.ts';
 import { gateway } from './gateway.ts';
+import { keyBlock, keyList, keyUnblock } from './key-block.ts';
 import { serve } from './serve.ts';
 import { UsageError, type Output } from './output.ts';
 
@@ -12,12 +13,21 @@ const USAGE = `usage: ons-certs <command>
   serve                                   run the service (what npm start runs)
   worker                                  run the queue workers only (no HTTP), to scale out
   csr check <file> [--connector NAME] [--customer-code CODE] [--json]
-                                          check a CSR against the Ons API requirements
+                                          check a CSR against the Ons API requirements, weak
+                                          keys included (offline: earlier certificates with
+                                          the key and blocked keys need the database)
   ca init [--force] [--cn NAME]           create the CA where the configuration says
   db migrate                              apply the database migrations
   supplier add --name N --email E [--github LOGIN ...]
                                           register a supplier; prints its token (once)
   version approve <connector> <version>   approve a connector version
+  key block <file> | --spki-sha256 HEX --reason TEXT
+                                          refuse CSRs with this public key (key_blocked); the
+                                          file is a CSR, certificate or public key, never a
+                                          private key
+  key unblock <file> | --spki-sha256 HEX --reason TEXT
+                                          take a key off the blocked list
+  key list                                the blocked keys
   gateway --port P [--upstream URL] [--host H] [--cert FILE --key FILE] [--ca FILE]
           [--crl-url URL] [--crl-refresh-seconds N]
                                           the reference mTLS gateway: client certificates from
@@ -50,6 +60,11 @@ export async function main(argv: string[], output: Output = defaultOutput): Prom
       case 'version':
         if (rest[0] !== 'approve') throw new UsageError(`unknown version command "${rest[0] ?? ''}"`);
         return await versionApprove(rest.slice(1), await config(), output);
+      case 'key':
+        if (rest[0] === 'block') return await keyBlock(rest.slice(1), await config(), output);
+        if (rest[0] === 'unblock') return await keyUnblock(rest.slice(1), await config(), output);
+        if (rest[0] === 'list') return await keyList(rest.slice(1), await config(), output);
+        throw new UsageError(`unknown key command "${rest[0] ?? ''}"`);
       case 'gateway':
         return await gateway(rest, await config(), output);
       case undefined:

@@ -1,5 +1,6 @@
 import { parseCommonName } from './common-name.ts';
 import { unsafeCharacters, visible } from './distinguished-name.ts';
+import { modulusWeakness } from './rsa-key-strength.ts';
 
 /** Stable codes of the CSR policy (product.md, "CSR requirements"). */
 export type CsrViolationCode =
@@ -8,7 +9,12 @@ export type CsrViolationCode =
   | 'weak_signature_hash'
   | 'key_type_unsupported'
   | 'key_too_small'
+  | 'key_too_large'
   | 'key_exponent'
+  | 'key_weak_factor'
+  | 'key_prime_modulus'
+  | 'key_fermat'
+  | 'key_roca'
   | 'subject_missing_field'
   | 'subject_invalid_field'
   | 'cn_format'
@@ -16,7 +22,8 @@ export type CsrViolationCode =
   | 'cn_customer_code_mismatch'
   | 'ca_requested'
   | 'key_reused'
-  | 'key_compromised';
+  | 'key_compromised'
+  | 'key_blocked';
 
 export interface Violation {
   code: CsrViolationCode;
@@ -47,7 +54,15 @@ export interface SubjectEntry {
 export interface CsrFacts {
   /** In the CSR's order. */
   subject: SubjectEntry[];
-  publicKey: { type: string; bits?: number; exponent?: bigint };
+  publicKey: {
+    type: string;
+    bits?: number;
+    exponent?: bigint;
+    /** The RSA modulus, for the weak-key checks (none: they are not run). */
+    modulus?: bigint;
+    /** Whether the modulus is prime, when tested (ca/key-primality.ts: it needs OpenSSL). */
+    modulusPrime?: boolean;
+  };
   /** A readable name (sha256WithRSAEncryption) or the dotted OID. */
   signatureAlgorithm: string;
   signatureHash: HashName;
@@ -69,8 +84,11 @@ export interface CsrFacts {
 /** What parsing produced: the facts, or why there are none. */
 export type CsrReading = { ok: true; facts: CsrFacts } | { ok: false; problem: string };
 
-/** What a public key was used for before, as far as `key_reused`/`key_compromised` care. */
-export type KnownKeyStatus = 'issued' | 'disabled';
+/**
+ * What the database knows of a public key: in earlier certificates (`key_reused`), in a
+ * disabled one (`key_compromised`), or blocked by Nedap support (`key_blocked`, which wins).
+ */
+export type KnownKeyStatus = 'issued' | 'disabled' | 'blocked';
 
 export interface PolicyContext {
   minRsaBits: number;
@@ -88,6 +106,12 @@ export interface CsrVerdict {
 }
 
 const REQUIRED_EXPONENT = 65537n;
+/**
+ * The largest RSA modulus we judge. Checking a key costs more the larger it is (the primality
+ * test of an 8192-bit modulus ~130 ms, of a 16384-bit one ~1 s, a prime one 128 times that),
+ * and no client needs more: a larger key is refused before any of that work.
+ */
+export const MAX_RSA_BITS = 8192;
 const STRONG_HASHES: ReadonlySet<HashName> = new Set(['sha256', 'sha384', 'sha512']);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const COUNTRY = /^[A-Za-z]{2}$/;
@@ -176,6 +200,14 @@ function checkKey(facts: CsrFacts, context: PolicyContext): Violation[] {
         `${context.minRsaBits}: generate a new key with ${opensslCommand(context)}`,
     });
   }
+  if (publicKey.bits !== undefined && publicKey.bits > MAX_RSA_BITS) {
+    found.push({
+      code: 'key_too_large',
+      message:
+        `the key is ${publicKey.bits} bits; the Ons API accepts at most ${MAX_RSA_BITS} (a larger key only slows ` +
+        `every handshake): generate a new key with ${opensslCommand(context)}`,
+    });
+  }
   if (publicKey.exponent !== REQUIRED_EXPONENT) {
     found.push({
       code: 'key_exponent',
@@ -184,7 +216,64 @@ function checkKey(facts: CsrFacts, context: PolicyContext): Violation[] {
         "(OpenSSL's default): generate a new key without changing the exponent",
     });
   }
+  found.push(...checkModulus(publicKey, context));
   return found;
+}
+
+/**
+ * Keys whose private key follows from the public one (core/rsa-key-strength.ts), and prime
+ * moduli. Each means: this key is lost, make a new one.
+ */
+function checkModulus(publicKey: CsrFacts['publicKey'], context: PolicyContext): Violation[] {
+  if (publicKey.modulus === undefined) return [];
+  const newKey =
+    'do not use this key anywhere; generate a new one with OpenSSL on a machine you trust: ' +
+    opensslCommand(context);
+  if (publicKey.modulusPrime === true) {
+    return [
+      {
+        code: 'key_prime_modulus',
+        message: `the key's modulus is a prime number, not a product of two primes, so anyone can compute the private key from it: ${newKey}`,
+      },
+    ];
+  }
+  const weakness = modulusWeakness(publicKey.modulus);
+  if (!weakness) return [];
+  switch (weakness.kind) {
+    case 'even':
+    case 'small_factor':
+    case 'perfect_power': {
+      const what =
+        weakness.kind === 'even'
+          ? 'is even (divisible by 2)'
+          : weakness.kind === 'small_factor'
+            ? `is divisible by ${weakness.factor}`
+            : `is a perfect power (m^${weakness.exponent})`;
+      return [
+        {
+          code: 'key_weak_factor',
+          message: `the key's modulus ${what}, so anyone can factor it and compute the private key: the key was not made by a sound RSA key generator; ${newKey}`,
+        },
+      ];
+    }
+    case 'close_primes':
+      return [
+        {
+          code: 'key_fermat',
+          message: `the key's two primes are so close together that Fermat's method factors the modulus in ${weakness.round} step${weakness.round === 1 ? '' : 's'}, so anyone can compute the private key: the key was not made by a sound RSA key generator; ${newKey}`,
+        },
+      ];
+    case 'roca':
+      return [
+        {
+          code: 'key_roca',
+          message:
+            "the key has the fingerprint of keys made by Infineon's vulnerable RSA library (ROCA, CVE-2017-15361), " +
+            'which can be factored: it was generated on a smart card, TPM or security token with an Infineon chip. ' +
+            `Update the device's firmware before making keys on it again, or generate the key in software: ${newKey}`,
+        },
+      ];
+  }
 }
 
 function checkSubject(facts: CsrFacts, context: PolicyContext): Violation[] {
@@ -333,6 +422,16 @@ function checkRequestedExtensions(facts: CsrFacts): Violation[] {
 
 function checkKeyHistory(facts: CsrFacts, context: PolicyContext): Violation[] {
   const status = context.knownKeys?.get(facts.publicKeySha256);
+  if (status === 'blocked') {
+    return [
+      {
+        code: 'key_blocked',
+        message:
+          "this key is on Nedap support's list of blocked keys (it is known to be leaked or weak): do not use it " +
+          `anywhere; generate a new key and CSR with ${opensslCommand(context)}, and ask Nedap support if you need to know why`,
+      },
+    ];
+  }
   if (status === 'disabled') {
     return [
       {

@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import { withPrimalityTest } from '../ca/key-primality.ts';
 import { parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
 import { transition } from '../core/request-state.ts';
@@ -73,9 +74,10 @@ export async function approveRequest(
         }
         return failure(next.code, next.message);
       }
-      const parsed = parseCsr(request.csrPem);
-      // The key may have been certified on another line since the upload: judge it again.
-      const refused = await refuseReusedKey(tx, approver, found, parsed, decision);
+      const parsed = await withPrimalityTest(parseCsr(request.csrPem));
+      // The key may have been certified on another line, or blocked, since the upload, and the
+      // policy may be stricter now: judge the CSR again.
+      const refused = await refuseJudgedAgain(ctx, tx, approver, found, parsed, decision);
       if (refused) return refused;
       if (!parsed.ok) throw new Error(`request ${request.id} holds an unreadable CSR and cannot be signed`);
       const issued = await issue(ctx, parsed);
@@ -150,8 +152,14 @@ function approvedCertificate(
   };
 }
 
-/** Marks a waiting request invalid when its key was certified meanwhile; the failure, or undefined. */
-async function refuseReusedKey(
+/**
+ * Marks a waiting request invalid when today's policy refuses its CSR; the failure, or
+ * undefined. The whole policy runs again, not only what may have changed since the upload (the
+ * key certified elsewhere or blocked by Nedap support): a request uploaded under older, laxer
+ * checks, or before a stricter setting, is signed only if it meets today's.
+ */
+async function refuseJudgedAgain(
+  ctx: ServiceContext,
   tx: Transaction,
   actor: Actor,
   found: RequestForDecision,
@@ -159,15 +167,14 @@ async function refuseReusedKey(
   origin: Origin,
 ): Promise<{ ok: false; failures: Failure[] } | undefined> {
   const { request, keyHistory } = found;
-  if (!request.publicKeySha256 || !keyHistory) return undefined;
   const verdict = judgeCsr(parsed, {
-    minRsaBits: 0,
-    knownKeys: new Map([[request.publicKeySha256, keyHistory]]),
+    minRsaBits: ctx.minRsaBits,
+    connector: found.connector,
+    customerCode: found.customerCode,
+    knownKeys: new Map(request.publicKeySha256 && keyHistory ? [[request.publicKeySha256, keyHistory]] : []),
   });
-  const violations = verdict.violations.filter(
-    (v) => v.code === 'key_reused' || v.code === 'key_compromised',
-  );
-  if (violations.length === 0) return undefined;
+  const violations = verdict.violations;
+  if (verdict.ok) return undefined;
   const next = transition(request.state, { type: 'invalidated' });
   if (!next.ok) return { ok: false, failures: violations };
   await tx

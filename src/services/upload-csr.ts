@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
+import { withPrimalityTest } from '../ca/key-primality.ts';
 import { parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
 import { toPem } from '../ca/pem.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
@@ -58,7 +59,7 @@ export async function uploadCsr(
   origin: Origin = {},
   options: UploadOptions = {},
 ): Promise<Outcome<RequestResult>> {
-  const parsed = parseCsr(csr);
+  const parsed = await withPrimalityTest(parseCsr(csr));
   const stored = storedCsr(parsed);
   const customerCode = normaliseCustomerCode(where.customerCode);
   return retryOnUniqueViolation(async () => {

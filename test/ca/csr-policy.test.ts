@@ -14,6 +14,7 @@ describe('the CSR policy over OpenSSL-made fixtures (checked against hr_integrat
     ['valid-development.csr', []],
     ['new-header.csr', []],
     ['key-2048.csr', ['key_too_small']],
+    ['key-8200.csr', ['key_too_large']],
     ['ec-key.csr', ['key_type_unsupported']],
     ['exponent-3.csr', ['key_exponent']],
     ['sha1-signed.csr', ['weak_signature_hash']],

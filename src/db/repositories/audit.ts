@@ -4,7 +4,8 @@ import { auditLog } from '../schema.ts';
 export interface AuditEntry {
   actor: string;
   action: string;
-  subjectType: 'supplier' | 'connector' | 'version' | 'line' | 'request' | 'certificate';
+  /** `key`: a public key by its SPKI SHA-256 (blocked keys). */
+  subjectType: 'supplier' | 'connector' | 'version' | 'line' | 'request' | 'certificate' | 'key';
   subjectId: string;
   reason?: string | undefined;
   requestId?: string | undefined;

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../database.ts';
 import { prepared } from '../prepared.ts';
 import type { KnownKeyStatus } from '../../core/csr-policy.ts';
-import { certificates, connectors, environmentLines, suppliers, versions } from '../schema.ts';
+import { blockedKeys, certificates, connectors, environmentLines, suppliers, versions } from '../schema.ts';
 
 export type ConnectorRow = typeof connectors.$inferSelect;
 export type VersionRow = typeof versions.$inferSelect;
@@ -54,7 +54,7 @@ export async function findLine(
     version: string;
     customerCode: string;
     supplierId: string | undefined;
-    /** A key whose earlier certificates to report as `keyHistory` (key_reused / key_compromised). */
+    /** A key whose history to report as `keyHistory` (key_blocked / key_compromised / key_reused). */
     publicKeySha256?: string | undefined;
   },
 ): Promise<
@@ -75,16 +75,17 @@ export async function findLine(
         version: versions,
         line: environmentLines,
         // An upload needs these too: the supplier for the e-mail it may cause, and what earlier
-        // certificates say about its key. One round trip instead of three.
+        // certificates and the blocked keys say about its key. One round trip instead of four.
         supplier: { name: suppliers.name, email: suppliers.email },
-        keyHistory: sql<KnownKeyStatus | null>`(
+        keyHistory: sql<KnownKeyStatus | null>`case when ${blockedKeys.publicKeySha256} is not null then 'blocked' else (
           select case when bool_or(not ${certificates.enabled}) then 'disabled' when count(*) > 0 then 'issued' end
-          from ${certificates} where ${certificates.publicKeySha256} = ${sql.placeholder('publicKeySha256')})`,
+          from ${certificates} where ${certificates.publicKeySha256} = ${sql.placeholder('publicKeySha256')}) end`,
       })
       .from(environmentLines)
       .innerJoin(versions, eq(environmentLines.versionId, versions.id))
       .innerJoin(connectors, eq(versions.connectorId, connectors.id))
       .innerJoin(suppliers, eq(connectors.supplierId, suppliers.id))
+      .leftJoin(blockedKeys, eq(blockedKeys.publicKeySha256, sql.placeholder('publicKeySha256')))
       .where(
         and(
           eq(connectors.technicalName, sql.placeholder('technicalName')),

@@ -2,26 +2,30 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { KnownKeyStatus } from '../../core/csr-policy.ts';
 import type { Executor } from '../database.ts';
 import { prepared } from '../prepared.ts';
-import { certificateRequests, certificates, consents } from '../schema.ts';
+import { blockedKeys, certificateRequests, certificates, consents } from '../schema.ts';
 
 export type RequestRow = typeof certificateRequests.$inferSelect;
 export type CertificateRow = typeof certificates.$inferSelect;
 export type ConsentRow = typeof consents.$inferSelect;
 
-/** What earlier certificates say about a public key (for key_reused / key_compromised). */
+/** What is known of a public key: blocked, or in earlier certificates (key_blocked / key_compromised / key_reused). */
 export async function knownKeyStatus(
   db: Executor,
   publicKeySha256: string,
 ): Promise<Map<string, KnownKeyStatus>> {
-  const rows = await prepared(db, 'knownKeyStatus', (on) =>
+  const [row] = await prepared(db, 'knownKeyStatus', (on) =>
     on
-      .select({ enabled: certificates.enabled })
+      .select({
+        // An aggregate without GROUP BY: always one row, null when nothing is known of the key.
+        status: sql<KnownKeyStatus | null>`case
+          when exists (select 1 from ${blockedKeys} where ${blockedKeys.publicKeySha256} = ${sql.placeholder('publicKeySha256')}) then 'blocked'
+          when bool_or(not ${certificates.enabled}) then 'disabled' when count(*) > 0 then 'issued' end`,
+      })
       .from(certificates)
       .where(eq(certificates.publicKeySha256, sql.placeholder('publicKeySha256')))
       .prepare('known_key_status'),
   ).execute({ publicKeySha256 });
-  if (rows.length === 0) return new Map();
-  return new Map([[publicKeySha256, rows.some((r) => !r.enabled) ? 'disabled' : 'issued']]);
+  return row?.status ? new Map([[publicKeySha256, row.status]]) : new Map();
 }
 
 export async function consentFor(db: Executor, lineId: string): Promise<ConsentRow | undefined> {

@@ -3,6 +3,7 @@ import type { KnownKeyStatus } from '../../core/csr-policy.ts';
 import type { Executor, Transaction } from '../database.ts';
 import {
   auditLog,
+  blockedKeys,
   certificateRequests,
   certificates,
   connectors,
@@ -24,7 +25,7 @@ export interface RequestForDecision {
   version: string;
   supplier: string;
   supplierEmail: string;
-  /** What earlier certificates say about the request's key (it may have been certified since). */
+  /** What is known of the request's key now (it may have been certified or blocked since). */
   keyHistory: KnownKeyStatus | null;
 }
 
@@ -44,15 +45,16 @@ export async function lockRequestForDecision(
       version: versions.version,
       supplier: suppliers.name,
       supplierEmail: suppliers.email,
-      keyHistory: sql<KnownKeyStatus | null>`(
+      keyHistory: sql<KnownKeyStatus | null>`case when ${blockedKeys.publicKeySha256} is not null then 'blocked' else (
         select case when bool_or(not ${certificates.enabled}) then 'disabled' when count(*) > 0 then 'issued' end
-        from ${certificates} where ${certificates.publicKeySha256} = ${certificateRequests.publicKeySha256})`,
+        from ${certificates} where ${certificates.publicKeySha256} = ${certificateRequests.publicKeySha256}) end`,
     })
     .from(certificateRequests)
     .innerJoin(environmentLines, eq(environmentLines.id, certificateRequests.lineId))
     .innerJoin(versions, eq(versions.id, environmentLines.versionId))
     .innerJoin(connectors, eq(connectors.id, versions.connectorId))
     .innerJoin(suppliers, eq(suppliers.id, connectors.supplierId))
+    .leftJoin(blockedKeys, eq(blockedKeys.publicKeySha256, certificateRequests.publicKeySha256))
     .where(eq(certificateRequests.id, requestId))
     .for('update', { of: certificateRequests });
   return row;
