@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import forge from 'node-forge';
 import type { CsrFacts } from '../core/csr-policy.ts';
 import type { CertificateAuthority } from './certificate-authority.ts';
-import { readChildren, readTlv } from './der.ts';
+import { encodeTlv as der, readChildren, readTlv } from './der.ts';
 import { toPem } from './pem.ts';
 import { encodeName } from './subject-der.ts';
 
@@ -118,21 +118,6 @@ const UNIVERSAL = asn1.Class.UNIVERSAL;
 const encode = (node: forge.asn1.Asn1): Buffer => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
 const oid = (dotted: string): Buffer =>
   encode(asn1.create(UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(dotted).getBytes()));
-
-/** One DER element around already-encoded content. */
-function der(tag: number, content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  const length = body.length;
-  const header =
-    length < 0x80
-      ? [tag, length]
-      : length < 0x100
-        ? [tag, 0x81, length]
-        : length < 0x10000
-          ? [tag, 0x82, length >> 8, length & 0xff]
-          : [tag, 0x83, length >> 16, (length >> 8) & 0xff, length & 0xff];
-  return Buffer.concat([Buffer.from(header), body]);
-}
 
 /** RFC 5280: UTCTime through 2049, GeneralizedTime from 2050. */
 function encodeTime(date: Date): Buffer {
