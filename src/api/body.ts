@@ -1,6 +1,7 @@
 import express, { type Request } from 'express';
 import { BodyError, holdsNul, NUL_IN_TEXT } from './body-errors.ts';
 import { MAX_BODY_BYTES } from './body-limit.ts';
+import { invalidJson, notAnObject } from './invalid-json.ts';
 import { readMultipart } from './multipart.ts';
 
 export { MAX_BODY_BYTES };
@@ -9,8 +10,10 @@ export { MAX_BODY_BYTES };
 export const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
 
 /**
- * The JSON object of the body, or undefined when it is not one. Throws a BodyError (400
- * `nul_in_text`) when a string in it holds NUL: PostgreSQL would refuse it with a 500.
+ * The JSON object of the body, or undefined when there is no body. Throws a BodyError: 400
+ * `invalid_json` when the body is not JSON, or JSON but not an object (answering such a body as
+ * one without fields would blame a field, "" is not a customer code, for a syntax error); 400
+ * `nul_in_text` when a string in it holds NUL (PostgreSQL would refuse it with a 500).
  */
 export function jsonBody(req: Request): Record<string, unknown> | undefined {
   const body = req.body as unknown;
@@ -18,13 +21,12 @@ export function jsonBody(req: Request): Record<string, unknown> | undefined {
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
+  } catch (error) {
+    throw invalidJson(error);
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw notAnObject();
   if (holdsNul(value)) throw new BodyError(NUL_IN_TEXT);
-  return value && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
+  return value as Record<string, unknown>;
 }
 
 /**
