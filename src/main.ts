@@ -32,10 +32,18 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** PostgreSQL when DATABASE_URL is set, else the embedded PGlite under DATA_DIR; migrated. */
-export async function openConfiguredDatabase(config: Readonly<Config>, log: Logger): Promise<DatabaseHandle> {
+/**
+ * PostgreSQL when DATABASE_URL is set, else the embedded PGlite under DATA_DIR (locked for this
+ * process: a second one is refused with DatabaseInUse); migrated. `command` names this process
+ * to the one refused.
+ */
+export async function openConfiguredDatabase(
+  config: Readonly<Config>,
+  log: Logger,
+  command = 'ons-certs',
+): Promise<DatabaseHandle> {
   const handle = await openDatabase(
-    config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite') },
+    config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite'), command },
   );
   try {
     await handle.migrate();
@@ -84,14 +92,26 @@ export async function startService(
   log: Logger,
   options: ServiceOptions = {},
 ): Promise<RunningService> {
-  const ca = await openCertificateAuthority(config, log);
-  const redis = await ensureRedis(config.redisUrl, config.dataDir, log);
+  // The database first: a second process on the embedded one is refused before it does anything.
+  const database = await openConfiguredDatabase(
+    config,
+    log,
+    config.workers === 'worker' ? 'ons-certs worker' : 'ons-certs serve',
+  );
+  let ca: CertificateAuthority;
+  let redis: Awaited<ReturnType<typeof ensureRedis>>;
+  try {
+    ca = await openCertificateAuthority(config, log);
+    redis = await ensureRedis(config.redisUrl, config.dataDir, log);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const connection = redisConnection(redis.url);
   connection.on('error', (error) => log.warn({ err: error }, 'Redis does not answer; reconnecting'));
   const queues = openQueues(connection, config.queuePrefix, (error) =>
     log.warn({ err: error }, 'queue error (is Redis answering?)'),
   );
-  const database = await openConfiguredDatabase(config, log);
   const metrics = createMetrics({ queues, db: database.db });
   const crl = createCrlPublisher({
     db: database.db,

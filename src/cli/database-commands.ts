@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
+import { DatabaseInUse } from '../db/pglite-lock.ts';
 import { createLogger } from '../log.ts';
 import { openConfiguredDatabase } from '../main.ts';
 import { approveVersion } from '../services/connectors.ts';
@@ -9,14 +10,23 @@ import { UsageError, type Output } from './output.ts';
 
 /**
  * The commands Nedap support runs against the database. The CA is not needed for them, so the
- * context carries none; with the embedded PGlite, stop the service first (one process at a time).
+ * context carries none. The embedded PGlite is one process's at a time: beside a running
+ * service the command is refused (DatabaseInUse) with `instead`, what to do while it runs (when
+ * there is something: the blocked keys have no API).
  */
 export async function withDatabase<T>(
   config: Readonly<Config>,
+  command: { name: string; instead?: string },
   work: (ctx: Pick<ServiceContext, 'db' | 'now'>) => Promise<T>,
 ): Promise<T> {
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const database = await openConfiguredDatabase(config, log);
+  let database;
+  try {
+    database = await openConfiguredDatabase(config, log, `ons-certs ${command.name}`);
+  } catch (error) {
+    if (error instanceof DatabaseInUse) throw new DatabaseInUse(error.dir, error.holder, command.instead);
+    throw error;
+  }
   try {
     return await work({ db: database.db, now: () => new Date() });
   } finally {
@@ -27,7 +37,8 @@ export async function withDatabase<T>(
 /** `ons-certs db migrate`: applies the migrations (the service also does at start). */
 export async function dbMigrate(args: string[], config: Readonly<Config>, output: Output): Promise<number> {
   if (args.length > 0) throw new UsageError('db migrate takes no arguments');
-  await withDatabase(config, async () => undefined);
+  const instead = 'there is nothing to do: a service applies the migrations when it starts';
+  await withDatabase(config, { name: 'db migrate', instead }, async () => undefined);
   output.out(`migrations applied (${config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`})`);
   return 0;
 }
@@ -40,7 +51,8 @@ export async function supplierAdd(args: string[], config: Readonly<Config>, outp
     github: { type: 'string', multiple: true },
   });
   if (!values.name || !values.email) throw new UsageError('supplier add needs --name and --email');
-  const outcome = await withDatabase(config, (ctx) =>
+  const instead = 'add the supplier through its admin API: POST /api/admin/suppliers with ADMIN_TOKEN';
+  const outcome = await withDatabase(config, { name: 'supplier add', instead }, (ctx) =>
     createSupplier(
       ctx,
       { kind: 'admin' },
@@ -69,7 +81,10 @@ export async function versionApprove(
   const { positionals } = parse(args, {});
   if (positionals.length !== 2) throw new UsageError('version approve takes <connector> <version>');
   const [technicalName, version] = positionals as [string, string];
-  const outcome = await withDatabase(config, (ctx) =>
+  const instead =
+    'approve through its admin API: ' +
+    `POST /api/admin/connectors/${technicalName}/versions/${version}/approve with ADMIN_TOKEN`;
+  const outcome = await withDatabase(config, { name: 'version approve', instead }, (ctx) =>
     approveVersion(ctx, { kind: 'admin' }, technicalName, version),
   );
   if (!outcome.ok) {

@@ -17,7 +17,7 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 export async function keyBlock(args: string[], config: Readonly<Config>, output: Output): Promise<number> {
   const target = await keyOf(args, 'block', output);
   if (typeof target === 'number') return target;
-  const outcome = await withDatabase(config, (ctx) =>
+  const outcome = await withDatabase(config, { name: 'key block' }, (ctx) =>
     blockKey(ctx, { kind: 'admin' }, { publicKeySha256: target.sha, reason: target.reason }),
   );
   if (!outcome.ok) return failed(outcome.failures, output);
@@ -42,7 +42,7 @@ export async function keyBlock(args: string[], config: Readonly<Config>, output:
 export async function keyUnblock(args: string[], config: Readonly<Config>, output: Output): Promise<number> {
   const target = await keyOf(args, 'unblock', output);
   if (typeof target === 'number') return target;
-  const outcome = await withDatabase(config, (ctx) =>
+  const outcome = await withDatabase(config, { name: 'key unblock' }, (ctx) =>
     unblockKey(ctx, { kind: 'admin' }, { publicKeySha256: target.sha, reason: target.reason }),
   );
   if (!outcome.ok) return failed(outcome.failures, output);
@@ -53,7 +53,7 @@ export async function keyUnblock(args: string[], config: Readonly<Config>, outpu
 /** `ons-certs key list`: one line per blocked key, oldest first. */
 export async function keyList(args: string[], config: Readonly<Config>, output: Output): Promise<number> {
   if (args.length > 0) throw new UsageError('key list takes no arguments');
-  const keys = await withDatabase(config, (ctx) => listBlockedKeys(ctx));
+  const keys = await withDatabase(config, { name: 'key list' }, (ctx) => listBlockedKeys(ctx));
   for (const k of keys) {
     output.out(`${k.publicKeySha256}  ${k.blockedAt.toISOString()}  ${k.blockedBy}  ${k.reason}`);
   }

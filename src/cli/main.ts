@@ -1,3 +1,4 @@
+import { DatabaseInUse } from '../db/pglite-lock.ts';
 import { RedisUnavailable } from '../queue/redis-availability.ts';
 import { ConfigError, loadConfig, readEnvironment, type Config } from '../config.ts';
 import { caInit } from './ca-init.ts';
@@ -81,7 +82,7 @@ export async function main(argv: string[], output: Output = defaultOutput): Prom
       output.err(`ons-certs: ${error.message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof RedisUnavailable) {
+    if (error instanceof RedisUnavailable || error instanceof DatabaseInUse) {
       output.err(`ons-certs: ${error.message}`);
       return 1;
     }

@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { lockDirectory, type DirectoryLock } from './pglite-lock.ts';
 import * as schema from './schema.ts';
 
 /** One schema, two engines: what every repository and service works with. */
@@ -33,6 +34,8 @@ export interface DatabaseLocation {
   url?: string | undefined;
   /** Otherwise embedded PGlite in this directory ('memory://' for a throwaway one). */
   pgliteDir?: string;
+  /** What opens PGlite, as the lock file names it to a second process (`ons-certs serve`). */
+  command?: string;
 }
 
 /** Opens PostgreSQL (DATABASE_URL) or the embedded PGlite; connects lazily, never at import. */
@@ -53,8 +56,19 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     };
   }
   const dir = location.pgliteDir ?? 'memory://';
-  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true, mode: 0o700 });
-  const client = await PGlite.create(dir);
+  let lock: DirectoryLock | undefined;
+  let client: PGlite;
+  if (!dir.startsWith('memory://')) {
+    // Before PGlite touches the directory: a second process on it would lose writes.
+    lock = await lockDirectory(dir, location.command ?? `pid ${process.pid}`);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      client = await PGlite.create(dir);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  } else client = await PGlite.create(dir);
   const pglite = drizzlePglite(client, { schema });
   const db = pglite as unknown as Database;
   return {
@@ -64,7 +78,13 @@ export async function openDatabase(location: DatabaseLocation): Promise<Database
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        await lock?.release();
+      }
+    },
   };
 }
 
