@@ -34,6 +34,8 @@ export interface Config {
   expiryScanAt: { hour: number; minute: number };
   workers: 'all' | 'web' | 'worker';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOG_FORMAT: `pretty` (readable lines), `json` (JSON lines), `auto` (pretty on a terminal). */
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 /** A configuration the service cannot run with; the message names every wrong variable. */
@@ -121,6 +123,7 @@ const schema = z
       blankAsUnset,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ),
+    LOG_FORMAT: z.preprocess(blankAsUnset, z.enum(['auto', 'json', 'pretty']).default('auto')),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.CA_CERT_PATH) !== Boolean(env.CA_KEY_PATH)) {
@@ -188,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     }),
     workers: e.WORKERS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   });
 }
 

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -157,4 +158,24 @@ export function safeLogValue(value: unknown, depth = 0): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) out[key] = safeLogValue(item, depth + 1);
   return out;
+}
+
+/**
+ * Where the log goes: stderr, as JSON lines (for a log collector) or, for a person at a
+ * terminal, as pino-pretty's readable lines. `auto` (LOG_FORMAT's default) is pretty when
+ * stderr, which the log is written to, is a terminal.
+ */
+export function logDestination(
+  format: 'auto' | 'json' | 'pretty',
+  stderr: { isTTY?: boolean } = process.stderr,
+): pino.DestinationStream {
+  const pretty = format === 'pretty' || (format === 'auto' && stderr.isTTY === true);
+  if (!pretty) return pino.destination(2);
+  return pinoPretty({
+    destination: 2,
+    sync: true, // the last lines before an exit are not lost
+    colorize: stderr.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+  });
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createAuthThrottle } from './api/auth-throttle.ts';
@@ -15,6 +16,7 @@ import { webhookRoute } from './bot/webhook-route.ts';
 import type { CertificateAuthority } from './ca/certificate-authority.ts';
 import { openCertificateAuthority } from './ca/open-ca.ts';
 import type { Config } from './config.ts';
+import { humanDuration } from './core/duration.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import type { Logger } from './log.ts';
 import { createCrlRefresher } from './queue/crl-refresh.ts';
@@ -42,19 +44,35 @@ export async function openConfiguredDatabase(
   log: Logger,
   command = 'ons-certs',
 ): Promise<DatabaseHandle> {
+  const pgliteDir = config.databaseUrl ? undefined : join(config.dataDir, 'pglite');
+  // The first start makes the database (initdb and all, several seconds): say so, not silence.
+  const creating = pgliteDir !== undefined && !existsSync(join(pgliteDir, 'PG_VERSION'));
+  let started = Date.now();
+  if (pgliteDir) {
+    log.info(
+      { dir: pgliteDir },
+      creating
+        ? `creating the embedded database (PGlite) under ${pgliteDir}: the first start takes a few seconds …`
+        : `opening the embedded database (PGlite) under ${pgliteDir} …`,
+    );
+  } else log.info('database: PostgreSQL (DATABASE_URL)');
   const handle = await openDatabase(
-    config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: join(config.dataDir, 'pglite'), command },
+    config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir, command },
   );
+  if (pgliteDir) {
+    const ms = Date.now() - started;
+    log.info({ ms }, `embedded database ${creating ? 'created' : 'opened'} (${humanDuration(ms)})`);
+  }
+  started = Date.now();
+  log.info('migrating the database …');
   try {
     await handle.migrate();
   } catch (error) {
     await handle.close();
     throw error;
   }
-  log.info(
-    { engine: handle.engine },
-    handle.engine === 'postgres' ? 'database: PostgreSQL' : 'database: embedded PGlite',
-  );
+  const ms = Date.now() - started;
+  log.info({ engine: handle.engine, ms }, `database migrated (${humanDuration(ms)})`);
   return handle;
 }
 

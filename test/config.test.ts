@@ -93,6 +93,7 @@ describe('loadConfig', () => {
     ['SMTP_URL', 'mail.example.com'],
     ['QUEUE_PREFIX', 'has space'],
     ['WORKERS', 'ALL'],
+    ['LOG_FORMAT', 'text'],
   ])('refuses %s=%s', (name, value) => {
     expect(errorFor({ [name]: value }).message).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
@@ -159,6 +160,12 @@ describe('loadConfig', () => {
       WORKERS: '',
     });
     expect(blank).toStrictEqual(loadConfig({}));
+  });
+
+  it('reads LOG_FORMAT: auto (pretty on a terminal) by default, json or pretty when set', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
   });
 
   it('returns a frozen configuration', () => {

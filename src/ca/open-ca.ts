@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
+import { humanDuration } from '../core/duration.ts';
 import type { Logger } from '../log.ts';
 import {
   CaError,
@@ -38,14 +39,17 @@ export async function openCertificateAuthority(
   if (!existsSync(files.keyPath) && !existsSync(files.certPath)) {
     log.warn(
       { dir: files.certPath },
-      'no CA configured: creating a DEVELOPMENT CA (RSA 4096); this takes a few seconds',
+      'no CA configured: generating the development CA (RSA 4096): this takes a few seconds …',
     );
+    const started = Date.now();
     try {
       await writeCaFiles(
         files,
         await createCaMaterial({ commonName: DEVELOPMENT_CA_NAME, randomBytes }),
         false,
       );
+      const ms = Date.now() - started;
+      log.info({ ms }, `development CA generated (${humanDuration(ms)})`);
     } catch (error) {
       if (!(error instanceof CaError)) throw error;
       await waitForFiles(files);

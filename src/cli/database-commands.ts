@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import { DatabaseInUse } from '../db/pglite-lock.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logDestination } from '../log.ts';
 import { openConfiguredDatabase } from '../main.ts';
 import { approveVersion } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
@@ -19,7 +19,10 @@ export async function withDatabase<T>(
   command: { name: string; instead?: string },
   work: (ctx: Pick<ServiceContext, 'db' | 'now'>) => Promise<T>,
 ): Promise<T> {
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const log = createLogger(
+    config.logLevel === 'info' ? 'warn' : config.logLevel,
+    logDestination(config.logFormat),
+  );
   let database;
   try {
     database = await openConfiguredDatabase(config, log, `ons-certs ${command.name}`);

@@ -7,7 +7,7 @@ import { openDatabase, type DatabaseHandle } from '../db/database.ts';
 import { databaseCrlSource, urlCrlSource, type CrlSource } from '../gateway/crl-source.ts';
 import { startGateway } from '../gateway/gateway.ts';
 import { localServerCredentials } from '../gateway/server-certificate.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logDestination } from '../log.ts';
 import { UsageError, type Output } from './output.ts';
 
 /**
@@ -50,7 +50,7 @@ export async function gateway(args: string[], config: Readonly<Config>, output: 
   const crlUrl = parseUrl(text('crl-url'), '--crl-url');
   if (Boolean(text('cert')) !== Boolean(text('key'))) throw new UsageError('--cert and --key go together');
 
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, logDestination(config.logFormat));
   const caPath = text('ca') ?? caFilesFor(config).certPath;
   const caPem = await readFile(caPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new UsageError(

@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { humanDuration } from '../core/duration.ts';
 import type { Logger } from '../log.ts';
 
 /** Redis that answers, and how to let go of it (stops the child we started, if any). */
@@ -66,7 +67,11 @@ export async function ensureRedis(
   const dir = join(dataDir, 'redis');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const port = target.port || '6379';
-  log.warn({ port, dir }, 'no Redis answers at REDIS_URL: starting redis-server as a child process');
+  log.warn(
+    { port, dir },
+    `no Redis answers at REDIS_URL: starting redis-server on port ${port} as a child process …`,
+  );
+  const started = Date.now();
   const child = spawn(
     server,
     [
@@ -89,7 +94,11 @@ export async function ensureRedis(
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   for (let attempt = 0; attempt < 50; attempt++) {
     if (child.exitCode !== null) break;
-    if (await redisAnswers(url, 500)) return { url, startedChild: true, stop: () => stopChild(child) };
+    if (await redisAnswers(url, 500)) {
+      const ms = Date.now() - started;
+      log.info({ port, ms }, `redis-server started (${humanDuration(ms)})`);
+      return { url, startedChild: true, stop: () => stopChild(child) };
+    }
     await sleep(100);
   }
   await stopChild(child);
