@@ -3,6 +3,7 @@ import type { Actor } from '../services/actor.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { endSession, sessionSupplier } from '../db/repositories/sessions.ts';
 import { parseCookies, serializeCookie, sessionCookieName } from './cookies.ts';
+import { expiredFormReturn } from './expired-form.ts';
 import { formField } from './forms.ts';
 import { localPath } from './local-path.ts';
 import { paths } from './paths.ts';
@@ -57,14 +58,20 @@ export class PageAuth {
     next();
   };
 
-  /** Pages for signed-in suppliers; anyone else is sent to the sign-in page (and back after). */
+  /**
+   * Pages for signed-in suppliers; anyone else is sent to the sign-in page (and back after). A
+   * form sent without a session (it expired while the page was open) is not acted on: the
+   * sign-in page says so, and leads back to the tab the form is on (known from its address).
+   */
   readonly require: RequestHandler = (req, res, next) => {
     if (req.supplier && req.webSession) return next();
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (isCrossSiteNavigation(req)) return reload(req, res);
       return res.redirect(303, `${paths.login}?next=${encodeURIComponent(req.originalUrl)}`);
     }
-    res.redirect(303, paths.login);
+    const back = expiredFormReturn(req.originalUrl.split('?')[0]!);
+    if (!back) return res.redirect(303, `${paths.login}?expired=form`);
+    res.redirect(303, `${paths.login}?expired=${back.form}&next=${encodeURIComponent(back.next)}`);
   };
 
   /** Refuses (403 page) a form whose CSRF token is missing or not this session's. */

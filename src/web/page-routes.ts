@@ -5,6 +5,7 @@ import { listConnectors } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { supplierForToken } from '../services/suppliers.ts';
 import { formatUtc } from '../templates/ticket-comments.ts';
+import { expiredSignInMessage } from './expired-form.ts';
 import { formField, plainForm } from './forms.ts';
 import { localPath } from './local-path.ts';
 import { PageAuth, reloadCrossSite, supplierActor } from './page-auth.ts';
@@ -50,11 +51,16 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   const loginPage = (req: Request, res: Response, status: number, extra: Record<string, unknown> = {}) => {
     const session = req.webSession ?? auth.start(res, undefined);
+    // After a form sent with an expired session: kept through a wrong token, as `next` is.
+    const expired = req.query['expired'] ?? formField(req, 'expired');
+    const expiredMessage = expiredSignInMessage(expired);
     sendPage(res, status, 'login', {
       title: 'Sign in',
       csrf: auth.csrf(session),
       next: localPath(req.query['next'] ?? formField(req, 'next')),
       signedOut: req.query['signed_out'] === '1',
+      expired: expiredMessage ? expired : undefined,
+      expiredMessage,
       ...extra,
     });
   };

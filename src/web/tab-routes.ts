@@ -7,6 +7,7 @@ import { addEnvironment, listEnvironments } from '../services/environments.ts';
 import type { Failure } from '../services/outcome.ts';
 import { currentCertificate } from '../services/requests.ts';
 import { uploadCsr } from '../services/upload-csr.ts';
+import { againNotice } from './expired-form.ts';
 import { fileForm, formField, plainForm } from './forms.ts';
 import { supplierActor, type PageAuth } from './page-auth.ts';
 import { sendNotFound } from './page-errors.ts';
@@ -70,7 +71,11 @@ export function tabRoutes({ ctx, auth, tickets }: TabDependencies): Router {
       connector,
       version,
       lines,
-      notice: status === 200 ? noticeFor(req.query['done'], req.query['line'], lines) : undefined,
+      notice:
+        status === 200
+          ? (againNotice(req.query['again'], req.query['line'], lines) ??
+            noticeFor(req.query['done'], req.query['line'], lines))
+          : undefined,
       problems,
       actions: { add: paths.environments(at.technicalName, at.version) },
       supportRepo: tickets.supportRepo,
