@@ -221,6 +221,7 @@ export async function startService(
       supportRepo: config.supportRepo,
       github: config.github,
       authThrottle,
+      reminderDays: config.reminderDays,
     }),
     health: {
       database: () => database.ping(),

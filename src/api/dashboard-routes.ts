@@ -5,6 +5,7 @@ import { setCertificateEnabled } from '../services/certificates.ts';
 import { approveVersion, createConnector, createVersion, listConnectors } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { addEnvironment, listEnvironments } from '../services/environments.ts';
+import { deleteEnvironment } from '../services/delete-line.ts';
 import { currentCertificate, listRequests } from '../services/requests.ts';
 import { uploadCsr } from '../services/upload-csr.ts';
 import { createSupplier } from '../services/suppliers.ts';
@@ -14,6 +15,9 @@ import { csrBody, jsonBody, rawBody } from './body.ts';
 import { sendError, sendOutcome } from './http-errors.ts';
 
 type Params = Record<string, string>;
+
+/** Why a line is not deleted: a conflict with its state, not a wrong request. */
+const LINE_KEPT = new Set(['line_has_certificates', 'line_has_ticket']);
 
 /**
  * The dashboard's JSON API and Nedap support's admin API (docs/interfaces.md, "HTTP"); wrong
@@ -84,6 +88,17 @@ export function dashboardRoutes(
     const { technicalName, version } = req.params as Params;
     const where = { technicalName: technicalName!, version: version! };
     sendOutcome(res, await addEnvironment(ctx, actorOf(req), where, jsonBody(req) ?? {}), 201);
+  });
+
+  // A line added by mistake: 204, or 409 while it has (had) a certificate or a ticket asks for it.
+  router.delete(`${line}/:customerCode`, anyone, async (req, res) => {
+    const { technicalName, version, customerCode } = req.params as Params;
+    const where = { technicalName: technicalName!, version: version!, customerCode: customerCode! };
+    const outcome = await deleteEnvironment(ctx, actorOf(req), where);
+    if (outcome.ok) return res.status(204).end();
+    const kept = outcome.failures.find((f) => LINE_KEPT.has(f.code));
+    if (kept) return sendError(res, 409, kept.code, kept.message);
+    sendOutcome(res, outcome);
   });
 
   router.put(`${line}/:customerCode/csr`, anyone, rawBody, async (req, res) => {

@@ -16,8 +16,11 @@ export function normaliseCustomerCode(input: string): string {
   return input.trim().toUpperCase();
 }
 
-/** Classifies an already normalised code; anything else is `invalid_customer_code`. */
-export function classifyCustomerCode(code: string): CustomerCodeResult {
+/**
+ * Classifies an already normalised code; anything else is `invalid_customer_code`, whose
+ * message quotes `typed` (what the user wrote, trimmed; the code itself when not given).
+ */
+export function classifyCustomerCode(code: string, typed = code): CustomerCodeResult {
   if (code === DEVELOPMENT_CUSTOMER_CODE) return { ok: true, code, kind: 'development' };
   if (STAGING.test(code)) return { ok: true, code, kind: 'staging' };
   if (PRODUCTION.test(code)) return { ok: true, code, kind: 'production' };
@@ -25,15 +28,15 @@ export function classifyCustomerCode(code: string): CustomerCodeResult {
     ok: false,
     code: 'invalid_customer_code',
     message:
-      `"${printable(code)}" is not a customer code: use TE1002 for Nedap's development environment, ` +
+      `"${printable(typed)}" is not a customer code: use TE1002 for Nedap's development environment, ` +
       'TE followed by 4 digits for a staging environment (e.g. TE1234), or CF, DF or MF followed by ' +
       '4 digits for a production environment (e.g. CF1234); the healthcare organisation can tell you its code',
   };
 }
 
-/** Normalises and classifies user input in one step. */
+/** Normalises and classifies user input in one step; a refusal quotes the input as typed. */
 export function parseCustomerCode(input: string): CustomerCodeResult {
-  return classifyCustomerCode(normaliseCustomerCode(input));
+  return classifyCustomerCode(normaliseCustomerCode(input), input.trim());
 }
 
 /** Keeps messages readable and single-line whatever the input held. */

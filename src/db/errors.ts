@@ -23,6 +23,14 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
 }
 
 /**
+ * Whether an error is PostgreSQL's foreign_key_violation: e.g. a row written for a line that a
+ * concurrent transaction deleted meanwhile.
+ */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return driverError(error)?.code === '23503';
+}
+
+/**
  * Runs `work`, running it again when a unique constraint lost a race (the retry sees the winner).
  * `onRetry` hears of each lost race, with the constraint's name when the driver gives it.
  */

@@ -3,6 +3,7 @@ import { appendAudit } from '../db/repositories/audit.ts';
 import { findLineById } from '../db/repositories/catalog.ts';
 import { certificates } from '../db/schema.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
+import { nameOfActor } from './actor-name.ts';
 import type { ServiceContext } from './context.ts';
 import { certificateView, type CertificateView } from './environments.ts';
 import { failure, notFound, success, type Outcome } from './outcome.ts';
@@ -33,6 +34,8 @@ export async function setCertificateEnabled(
   const at = ctx.now();
   let disabledId: string | undefined;
   let changed = false;
+  // Who, as the e-mail and the answer name them: the supplier's name, not its id.
+  let by = '';
   const outcome = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.select().from(certificates).where(eq(certificates.serial, serial)).for('update');
     const scope = supplierScope(actor);
@@ -42,6 +45,7 @@ export async function setCertificateEnabled(
       if (owner?.connector.supplierId !== scope) return notFound(`certificate ${serial}`);
     }
     if (row.enabled === raw.enabled) return success(certificateView(row));
+    if (!raw.enabled) by = await nameOfActor(tx, actor);
     const [updated] = await tx
       .update(certificates)
       .set(
@@ -61,7 +65,7 @@ export async function setCertificateEnabled(
     });
     changed = true;
     if (!raw.enabled) disabledId = row.id;
-    return success(certificateView(updated!));
+    return success(certificateView(updated!, by));
   });
   // The CRL first: it is what makes the change take effect at the gateways.
   if (outcome.ok && changed) {
@@ -70,7 +74,7 @@ export async function setCertificateEnabled(
   if (outcome.ok && disabledId) {
     await ctx.notifier?.certificateDisabled({
       certificateId: disabledId,
-      by: describeActor(actor),
+      by,
       reason,
       at,
     });

@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { parseCustomerCode, type EnvironmentKind } from '../core/customer-code.ts';
 import { appendAudit } from '../db/repositories/audit.ts';
 import { findVersion } from '../db/repositories/catalog.ts';
@@ -8,8 +8,10 @@ import {
   waitingRequests,
   type CertificateRow,
 } from '../db/repositories/certificates.ts';
+import { validCertificates, whoDisabled } from '../db/repositories/line-certificates.ts';
 import { environmentLines } from '../db/schema.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
+import { actorName } from './actor-name.ts';
 import type { ServiceContext } from './context.ts';
 import { failure, notFound, success, type Failure, type Outcome } from './outcome.ts';
 
@@ -19,6 +21,20 @@ export interface CertificateView {
   notAfter: string;
   enabled: boolean;
   fingerprintSha256: string;
+  /** Present while the certificate is disabled: when, why, and who (a name, not an id). */
+  disabled?: DisabledView;
+}
+
+export interface DisabledView {
+  at: string;
+  reason: string;
+  /** The supplier's name, "Nedap support", an approver's login; absent when not recorded. */
+  by?: string;
+}
+
+/** One certificate of a line in the listing: `current` is the one "Download PEM file" gives. */
+export interface LineCertificateView extends CertificateView {
+  current: boolean;
 }
 
 export interface EnvironmentView {
@@ -33,7 +49,14 @@ export interface EnvironmentView {
     /** The support ticket that asks for it (`owner/repo#number`), once there is one. */
     ticket?: string;
   };
+  /** The current certificate (the newest), also when it has expired. */
   certificate?: CertificateView;
+  /**
+   * Every certificate of the line that has not expired, newest first, and the current one even
+   * when it has: a renewal leaves the one it replaced valid (and enabled) until it expires.
+   * Present with `certificate`.
+   */
+  certificates?: LineCertificateView[];
   /**
    * A request that still waits for the organisation while a newer upload on the line was
    * refused (a refused CSR replaces nothing): the supplier must not think it gone.
@@ -41,15 +64,28 @@ export interface EnvironmentView {
   waiting?: { id: string; ticket?: string };
 }
 
-export function certificateView(row: CertificateRow): CertificateView {
+/** A certificate as the API shows it; `disabledBy` is the name of who disabled it, when known. */
+export function certificateView(row: CertificateRow, disabledBy?: string): CertificateView {
   return {
     serial: row.serial,
     notBefore: row.notBefore.toISOString(),
     notAfter: row.notAfter.toISOString(),
     enabled: row.enabled,
     fingerprintSha256: row.fingerprintSha256,
+    ...(!row.enabled && row.disabledAt
+      ? {
+          disabled: {
+            at: row.disabledAt.toISOString(),
+            reason: row.disabledReason ?? '',
+            ...(disabledBy ? { by: disabledBy } : {}),
+          },
+        }
+      : {}),
   };
 }
+
+/** Development first, then staging, then production; by code within each. */
+const KIND_ORDER = sql`case ${environmentLines.kind} when 'development' then 0 when 'staging' then 1 else 2 end`;
 
 /** "Add new environment": staging and production only on an approved version. */
 export async function addEnvironment(
@@ -93,7 +129,10 @@ export async function addEnvironment(
   });
 }
 
-/** The certificates tab of a version: each line with its latest request and current certificate. */
+/**
+ * The certificates tab of a version: each line (development, staging, production, then by code)
+ * with its latest request, its current certificate and every certificate still valid.
+ */
 export async function listEnvironments(
   ctx: ServiceContext,
   actor: Actor,
@@ -105,18 +144,30 @@ export async function listEnvironments(
     .select()
     .from(environmentLines)
     .where(eq(environmentLines.versionId, found.version.id))
-    .orderBy(asc(environmentLines.createdAt));
+    .orderBy(KIND_ORDER, asc(environmentLines.customerCode));
   const ids = lines.map((l) => l.id);
-  const [requests, certificates, waiting] = await Promise.all([
+  const [requests, certificates, valid, waiting] = await Promise.all([
     latestRequests(ctx.db, ids),
     currentCertificates(ctx.db, ids),
+    validCertificates(ctx.db, ids, ctx.now()),
     waitingRequests(ctx.db, ids),
   ]);
+  const disabledSerials = [...certificates.values(), ...[...valid.values()].flat()]
+    .filter((c) => !c.enabled)
+    .map((c) => c.serial);
+  const disablers = await whoDisabled(ctx.db, [...new Set(disabledSerials)]);
+  const view = (row: CertificateRow) => {
+    const by = disablers.get(row.serial);
+    return certificateView(row, by && actorName(by.actor, by.supplierName));
+  };
   return success(
     lines.map((line) => {
       const request = requests.get(line.id);
       const certificate = certificates.get(line.id);
       const stillWaiting = waiting.get(line.id);
+      const listed = valid.get(line.id) ?? [];
+      const all =
+        certificate && !listed.some((c) => c.id === certificate.id) ? [certificate, ...listed] : listed;
       return {
         customerCode: line.customerCode,
         kind: line.kind,
@@ -133,7 +184,12 @@ export async function listEnvironments(
               },
             }
           : {}),
-        ...(certificate ? { certificate: certificateView(certificate) } : {}),
+        ...(certificate
+          ? {
+              certificate: view(certificate),
+              certificates: all.map((c) => ({ ...view(c), current: c.id === certificate.id })),
+            }
+          : {}),
         ...(stillWaiting && stillWaiting.id !== request?.id
           ? {
               waiting: {

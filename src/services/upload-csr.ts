@@ -7,7 +7,7 @@ import { judgeCsr } from '../core/csr-policy.ts';
 import { normaliseCustomerCode } from '../core/customer-code.ts';
 import { NEW, transition } from '../core/request-state.ts';
 import type { Transaction } from '../db/database.ts';
-import { retryOnUniqueViolation } from '../db/errors.ts';
+import { isForeignKeyViolation, retryOnUniqueViolation } from '../db/errors.ts';
 import type { AuditEntry } from '../db/repositories/audit.ts';
 import { findLine, type LineRow } from '../db/repositories/catalog.ts';
 import { consentFor, type RequestRow } from '../db/repositories/certificates.ts';
@@ -160,7 +160,13 @@ export async function uploadCsr(
       request: { id: requestId, state },
       ...(certificate ? { certificate: newCertificateView(certificate) } : {}),
     });
-  }, lostRace(ctx));
+  }, lostRace(ctx)).catch((error: unknown) => {
+    // The line was deleted (added by mistake) while this upload was under way: it is gone.
+    if (isForeignKeyViolation(error)) {
+      return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
+    }
+    throw error;
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { CertificateView } from '../services/environments.ts';
 
-/** Under this many days left a certificate is highlighted (30 is also REMINDER_DAYS' default). */
+/** REMINDER_DAYS' default: under this many days left a certificate is highlighted ("renew soon"). */
 export const EXPIRING_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -17,13 +17,20 @@ export interface CertificateCell {
   expired: boolean;
 }
 
-/** Validity of a certificate with the whole days left, counted down from `now`. */
-export function certificateCell(certificate: CertificateView, now: Date): CertificateCell {
+/**
+ * Validity of a certificate with the whole days left, counted down from `now`; "renew soon"
+ * under `reminderDays` (REMINDER_DAYS: when the reminder e-mail goes out too).
+ */
+export function certificateCell(
+  certificate: CertificateView,
+  now: Date,
+  reminderDays = EXPIRING_DAYS,
+): CertificateCell {
   const notAfter = new Date(certificate.notAfter);
   const msLeft = notAfter.getTime() - now.getTime();
   const expired = msLeft <= 0;
   const daysLeft = Math.floor(msLeft / DAY_MS);
-  const expiringSoon = !expired && daysLeft < EXPIRING_DAYS;
+  const expiringSoon = !expired && daysLeft < reminderDays;
   const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
   let remaining: string;
   if (expired) {

@@ -25,6 +25,8 @@ export interface PageDependencies {
   supportRepo: string | undefined;
   /** GHE_HOST and GHE_PROTOCOL: where GitHub's web pages are. */
   github: { gheHost: string | undefined; gheProtocol: 'http' | 'https' };
+  /** REMINDER_DAYS: from when the tab says "renew soon" (default 30). */
+  reminderDays?: number | undefined;
   /** Counts and slows failed sign-ins per client address (shared with the API's tokens). */
   authThrottle?: AuthThrottle | undefined;
 }
@@ -142,6 +144,7 @@ export function pageRoutes(deps: PageDependencies): Router {
       ctx,
       auth,
       tickets: { githubWebUrl: githubWebUrl(deps.github), supportRepo: deps.supportRepo },
+      reminderDays: deps.reminderDays,
     }),
   );
   // Any other address under /connectors is a page that does not exist (not a JSON 404).

@@ -3,9 +3,11 @@ import { normaliseCustomerCode } from '../core/customer-code.ts';
 import { setCertificateEnabled } from '../services/certificates.ts';
 import { listConnectors } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { deleteEnvironment } from '../services/delete-line.ts';
 import { addEnvironment, listEnvironments } from '../services/environments.ts';
 import type { Failure } from '../services/outcome.ts';
 import { currentCertificate } from '../services/requests.ts';
+import { EXPIRING_DAYS } from './days-left.ts';
 import { uploadCsr } from '../services/upload-csr.ts';
 import { againNotice } from './expired-form.ts';
 import { fileForm, formField, plainForm } from './forms.ts';
@@ -19,12 +21,16 @@ export interface TabDependencies {
   ctx: ServiceContext;
   auth: PageAuth;
   tickets: TicketSettings;
+  /** REMINDER_DAYS: from when a row says "renew soon" (default 30). */
+  reminderDays?: number | undefined;
 }
 
 /** What went wrong with a form of the tab, shown next to that form. */
 interface TabProblems {
   add?: { value: string; errors: Failure[] };
-  line?: { customerCode: string; errors: Failure[]; reason: string };
+  /** The Enabled switch of one certificate (`serial`) of a line. */
+  line?: { customerCode: string; serial: string; errors: Failure[]; reason: string };
+  delete?: { customerCode: string; errors: Failure[] };
 }
 
 type Where = { technicalName: string; version: string };
@@ -34,7 +40,8 @@ const TAB = '/connectors/:name/versions/:version';
 const LINE = `${TAB}/environments/:code`;
 
 /** The certificates tab of a version and its forms; every rule is the services'. */
-export function tabRoutes({ ctx, auth, tickets }: TabDependencies): Router {
+export function tabRoutes({ ctx, auth, tickets, reminderDays }: TabDependencies): Router {
+  const settings = { reminderDays: reminderDays ?? EXPIRING_DAYS, minRsaBits: ctx.minRsaBits };
   const router = Router();
   const signedIn = [auth.load, auth.require];
   const form = [...signedIn, plainForm, auth.checkCsrf];
@@ -47,10 +54,11 @@ export function tabRoutes({ ctx, auth, tickets }: TabDependencies): Router {
     ...where(req),
     customerCode: normaliseCustomerCode(req.params['code'] as string),
   });
-  const backTo = (res: Response, at: Where, done: string, customerCode: string) =>
+  const backTo = (res: Response, at: Where, done: string, customerCode: string, serial?: string) =>
     res.redirect(
       303,
-      `${paths.version(at.technicalName, at.version)}?done=${done}&line=${encodeURIComponent(customerCode)}#notice`,
+      `${paths.version(at.technicalName, at.version)}?done=${done}&line=${encodeURIComponent(customerCode)}` +
+        `${serial ? `&serial=${encodeURIComponent(serial)}` : ''}#notice`,
     );
 
   async function renderTab(req: Request, res: Response, at: Where, problems: TabProblems = {}, status = 200) {
@@ -59,7 +67,7 @@ export function tabRoutes({ ctx, auth, tickets }: TabDependencies): Router {
     const version = connector?.versions.find((v) => v.version === at.version);
     const listed = await listEnvironments(ctx, actor, at);
     if (!connector || !version || !listed.ok) return sendNotFound(auth, req, res);
-    const lines = tabLines(at, listed.value, ctx.now(), tickets);
+    const lines = tabLines(at, listed.value, ctx.now(), tickets, settings);
     sendPage(res, status, 'tab', {
       title: `Certificates of ${connector.name} ${version.version}`,
       ...auth.layout(req),
@@ -74,7 +82,7 @@ export function tabRoutes({ ctx, auth, tickets }: TabDependencies): Router {
       notice:
         status === 200
           ? (againNotice(req.query['again'], req.query['line'], lines) ??
-            noticeFor(req.query['done'], req.query['line'], lines))
+            noticeFor(req.query['done'], req.query['line'], lines, req.query['serial']))
           : undefined,
       problems,
       actions: { add: paths.environments(at.technicalName, at.version) },
@@ -115,28 +123,49 @@ export function tabRoutes({ ctx, auth, tickets }: TabDependencies): Router {
       .send(found.value.pem);
   });
 
+  // The switch of one certificate of the line: the current one or an earlier one still valid.
   router.post(`${LINE}/enabled`, ...form, async (req, res) => {
     const at = lineWhere(req);
     const enabled = formField(req, 'enabled') === 'true';
     const reason = formField(req, 'reason') ?? '';
-    const problem = (errors: Failure[], status: number) =>
-      renderTab(req, res, at, { line: { customerCode: at.customerCode, errors, reason } }, status);
+    const serial = formField(req, 'serial') ?? '';
+    const problem = (errors: Failure[], status: number, on = serial) =>
+      renderTab(
+        req,
+        res,
+        at,
+        { line: { customerCode: at.customerCode, serial: on, errors, reason } },
+        status,
+      );
     if (formField(req, 'confirm') !== 'yes') {
       return problem([{ code: 'confirmation_required', message: 'Tick the box to confirm.' }], 422);
     }
-    const current = await currentCertificate(ctx, supplierActor(req), at);
-    if (!current.ok) return sendNotFound(auth, req, res);
-    if (current.value.serial !== formField(req, 'serial')) {
+    const listed = await listEnvironments(ctx, supplierActor(req), at);
+    const line = listed.ok ? listed.value.find((l) => l.customerCode === at.customerCode) : undefined;
+    if (!line) return sendNotFound(auth, req, res);
+    if (!line.certificates?.some((c) => c.serial === serial)) {
       const message =
-        'The certificate on this line changed since the page was shown; check it and try again.';
-      return problem([{ code: 'certificate_changed', message }], 409);
+        'This certificate is no longer listed on this line (it expired, or the page is old); check the line and try again.';
+      // Said at the current certificate's switch: the posted serial has none on this page.
+      return problem([{ code: 'certificate_changed', message }], 409, line.certificate?.serial);
     }
-    const changed = await setCertificateEnabled(ctx, supplierActor(req), current.value.serial, {
-      enabled,
-      reason,
-    });
+    const changed = await setCertificateEnabled(ctx, supplierActor(req), serial, { enabled, reason });
     if (!changed.ok) return problem(changed.failures, 422);
-    backTo(res, at, enabled ? 'enabled' : 'disabled', at.customerCode);
+    backTo(res, at, enabled ? 'enabled' : 'disabled', at.customerCode, serial);
+  });
+
+  // A line added by mistake, that never had a certificate.
+  router.post(`${LINE}/delete`, ...form, async (req, res) => {
+    const at = lineWhere(req);
+    const problem = (errors: Failure[], status: number) =>
+      renderTab(req, res, at, { delete: { customerCode: at.customerCode, errors } }, status);
+    if (formField(req, 'confirm') !== 'yes') {
+      return problem([{ code: 'confirmation_required', message: 'Tick the box to confirm.' }], 422);
+    }
+    const deleted = await deleteEnvironment(ctx, supplierActor(req), at);
+    if (deleted.ok) return backTo(res, at, 'deleted', deleted.value.customerCode);
+    if (deleted.failures.some((f) => f.code === 'not_found')) return sendNotFound(auth, req, res);
+    await problem(deleted.failures, 409);
   });
 
   return router;

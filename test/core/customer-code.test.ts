@@ -26,4 +26,10 @@ describe('customer codes', () => {
       expect(result.message).not.toContain('\n');
     },
   );
+
+  it('a refusal quotes the code as it was typed (trimmed), not upper-cased', () => {
+    const result = parseCustomerCode('  te12o4 ');
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.message).toMatch(/^"te12o4" is not a customer code/);
+  });
 });

@@ -302,7 +302,10 @@ describe('telling the supplier what happened', () => {
       15_000,
     );
     const disabledMail = mailsAbout(serial).find((m) => /disabled/i.test(m.subject))!;
-    expect(disabledMail.raw).toContain(`supplier:${supplier.supplierId}`);
+    // Who, by name: the supplier's, not its id (the text part as written, the HTML part escaped).
+    expect(disabledMail.raw).toContain('was disabled by Evil <b>& Co</b> on ');
+    expect(disabledMail.raw).toContain('was disabled by Evil &lt;b&gt;&amp; Co&lt;/b&gt; on ');
+    expect(disabledMail.raw).not.toContain(supplier.supplierId);
     expect(disabledMail.raw).toContain('key copied to a &lt;laptop&gt;');
 
     await approveVersion(told, { kind: 'system' }, 'hr_integration', version);

@@ -166,7 +166,18 @@ describe.each(ENGINES)('the certificate lifecycle on %s', (engine) => {
     const tab = value(
       await listEnvironments(ctx, supplier, { technicalName: 'staging_flow', version: '1.0.0' }),
     );
-    expect(tab).toEqual([{ customerCode: 'TE1234', kind: 'staging', ...renewal }]);
+    // The certificate the renewal replaced is still valid: it is listed after the current one.
+    expect(tab).toEqual([
+      {
+        customerCode: 'TE1234',
+        kind: 'staging',
+        ...renewal,
+        certificates: [
+          { ...renewal.certificate, current: true },
+          { ...approved.certificate, current: false },
+        ],
+      },
+    ]);
   });
 
   it('refuses a reused key, then a disabled one as compromised; disabling needs a reason', async () => {
@@ -232,7 +243,13 @@ describe.each(ENGINES)('the certificate lifecycle on %s', (engine) => {
 
     const tab = value(await listEnvironments(ctx, supplier, { technicalName: 'tab_view', version: '1.0.0' }));
     expect(tab).toEqual([
-      { customerCode: 'TE1002', kind: 'development', request: dev.request, certificate: dev.certificate },
+      {
+        customerCode: 'TE1002',
+        kind: 'development',
+        request: dev.request,
+        certificate: dev.certificate,
+        certificates: [{ ...dev.certificate, current: true }],
+      },
       { customerCode: 'TE2222', kind: 'staging', request: staging.request },
       {
         customerCode: 'MF3333',

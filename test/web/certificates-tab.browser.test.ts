@@ -5,15 +5,35 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsr } from '../../src/ca/parse-csr.ts';
-import { judgeCsr } from '../../src/core/csr-policy.ts';
+import { judgeCsr, opensslCommand } from '../../src/core/csr-policy.ts';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
+import type { ServiceContext } from '../../src/services/context.ts';
+import { approveRequest } from '../../src/services/decide-request.ts';
+import { attachTicket } from '../../src/services/tickets.ts';
+import { uploadCsr } from '../../src/services/upload-csr.ts';
 import { artifact, launchBrowser } from '../helpers/browser.ts';
-import { csrPath, openssl, readCsr, tempDir } from '../helpers/fixtures.ts';
-import { makeCsr } from '../helpers/services.ts';
+import { csrPath, openssl, readCsr, ROOT, tempDir } from '../helpers/fixtures.ts';
+import { makeCsr, testContext } from '../helpers/services.ts';
 import { startWebService, WEB_ADMIN_TOKEN, type WebService } from '../helpers/web.ts';
 
 const V1 = '/connectors/hr_integration/versions/1.0';
 const V2 = '/connectors/hr_integration/versions/2.0';
-type Line = { customerCode: string; certificate?: { serial: string; enabled: boolean } };
+const V3 = '/connectors/hr_integration/versions/3.0';
+const DAY = 24 * 3600 * 1000;
+type Line = {
+  customerCode: string;
+  request?: { id: string; state: string };
+  certificate?: { serial: string; enabled: boolean };
+  certificates?: { serial: string; enabled: boolean; current: boolean; disabled?: { by?: string } }[];
+};
+/**
+ * The README's screenshots, 1000 px wide: into docs/screenshots (committed) with
+ * UPDATE_SCREENSHOTS=1, else beside the others in test/artifacts (a test run changes no tracked file).
+ */
+const readmeShot = (name: string) =>
+  process.env['UPDATE_SCREENSHOTS'] === '1'
+    ? join(ROOT, 'docs/screenshots', name)
+    : artifact(`readme-${name}`);
 
 describe('the certificates tab in a browser (Debian chromium, headless)', () => {
   let web: WebService;
@@ -22,6 +42,8 @@ describe('the certificates tab in a browser (Debian chromium, headless)', () => 
   let page: Page;
   let token = '';
   let developmentKey = '';
+  let handle: DatabaseHandle;
+  let ctx: ServiceContext;
 
   const row = (code: string) => page.locator(`#line-${code}`);
   const shoot = (name: string) => page.screenshot({ path: artifact(name), fullPage: true });
@@ -49,16 +71,20 @@ describe('the certificates tab in a browser (Debian chromium, headless)', () => 
       technicalName: 'hr_integration',
       name: 'HR integration',
     });
-    for (const version of ['1.0', '2.0']) {
+    for (const version of ['1.0', '2.0', '3.0']) {
       await web.api(token, 'POST', '/api/connectors/hr_integration/versions', { version });
     }
     const approve = '/api/admin/connectors/hr_integration/versions/2.0/approve';
     expect((await web.api(WEB_ADMIN_TOKEN, 'POST', approve)).status).toBe(200);
-    context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 800 } });
     page = await context.newPage();
+    // The approver's side and a clock set back, on the service's own database.
+    handle = await openDatabase({ url: web.databaseUrl });
+    ctx = await testContext(handle, { minRsaBits: 2048 });
   });
 
   afterAll(async () => {
+    await handle?.close();
     await context?.close();
     await browser?.close();
     await web?.close();
@@ -95,6 +121,7 @@ describe('the certificates tab in a browser (Debian chromium, headless)', () => 
     expect(states).toEqual([
       ['Version 1.0 certificates', 'Editable'],
       ['Version 2.0 certificates', 'Approved'],
+      ['Version 3.0 certificates', 'Editable'],
     ]);
     await follow(page.getByRole('link', { name: 'Version 1.0 certificates' }));
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('HR integration version 1.0');
@@ -151,11 +178,32 @@ describe('the certificates tab in a browser (Debian chromium, headless)', () => 
     expect(await row('TE1002').locator('.status').textContent()).toBe(
       'Refused: the CSR does not meet the requirements',
     );
-    const shown = await row('TE1002').getByRole('list', { name: 'What to fix in the CSR for TE1002' });
+    // Each violation once, in words; the openssl command that several of them suggest is shown
+    // once, under them, with this line's CN filled in (the API's messages keep it inline).
+    const command = opensslCommand({ minRsaBits: 2048, connector: 'hr_integration', customerCode: 'TE1002' });
+    expect(expected.filter((v) => v.message.includes(command)).length).toBeGreaterThan(0);
+    const shown = row('TE1002').getByRole('list', { name: 'What to fix in the CSR for TE1002' });
     expect(await shown.locator('li').allTextContents()).toEqual(
-      expected.map((v) => `${v.message} (${v.code})`),
+      expected.map((v) => `${v.message.split(command).join('the command below')} (${v.code})`),
     );
+    expect((await shown.textContent()) ?? '').not.toContain('openssl req -new');
+    const block = row('TE1002').locator('pre.command');
+    expect(await block.count()).toBe(1);
+    expect(await block.textContent()).toBe(command);
+    expect(command).toContain('/CN=hr_integration-TE1002-<identification>/');
+    // Broken only at spaces: the subject, the longest word, stays on one line of the block.
+    const subjectLines = await page.evaluate<number>(`(() => {
+      const code = document.querySelector('#line-TE1002 pre.command code');
+      const text = [...code.querySelectorAll('.word')].find((w) => w.textContent.startsWith('"/CN=')).firstChild;
+      const range = document.createRange();
+      range.setStart(text, 0);
+      range.setEnd(text, text.data.length);
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    })()`);
+    expect(subjectLines).toBe(1);
     expect(await row('TE1002').getByRole('link', { name: 'Download PEM file for TE1002' }).count()).toBe(1);
+    await page.locator('#lines-heading').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: readmeShot('tab-refused.png'), fullPage: true });
     await shoot('tab-refused.png');
   });
 
@@ -195,6 +243,12 @@ describe('the certificates tab in a browser (Debian chromium, headless)', () => 
     await follow(line.getByRole('button', { name: 'Disable certificate' }));
     expect(await page.locator('#notice').textContent()).toContain('The certificate of TE1002 is disabled');
     expect(await row('TE1002').locator('.badge').textContent()).toBe('Disabled');
+    // Why, who (the supplier's name, not its id) and when, under the badge.
+    const said = (await row('TE1002').locator('.disabled-by').textContent()) ?? '';
+    expect(said).toMatch(
+      /^Disabled by Example Software B\.V\. on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: “the key was mailed to a third party”$/,
+    );
+    expect(await page.content()).not.toContain('supplier:');
     expect((await lines('1.0'))[0]?.certificate?.enabled).toBe(false);
     await shoot('tab-disabled.png');
 
@@ -205,20 +259,35 @@ describe('the certificates tab in a browser (Debian chromium, headless)', () => 
     expect((await lines('1.0'))[0]?.certificate?.enabled).toBe(true);
   });
 
-  it('on the approved version, a staging line waits for approval with a prefilled ticket link', async () => {
+  it('on the approved version: after an upload the row says to open the ticket, then that it waits on ticket #N', async () => {
     await page.goto(`${web.url}${V2}`);
     await addLine('TE1002');
     await upload('TE1002', (await makeCsr('hr_integration-TE1002-v2')).csrPath);
     await addLine('TE1234');
+    expect(
+      await row('TE1234')
+        .getByRole('link', { name: /Open a support ticket/ })
+        .count(),
+    ).toBe(0);
     await upload('TE1234', (await makeCsr('hr_integration-TE1234-staging')).csrPath);
+    // No ticket yet: nobody was asked, so the next step is the supplier's.
     expect(await row('TE1234').locator('.status').textContent()).toBe(
-      "Waiting for the organisation's approval",
+      'CSR accepted: next, open the support ticket',
+    );
+    expect(await page.locator('#notice').textContent()).toContain(
+      'The CSR for TE1234 meets the requirements. Next: open the support ticket',
     );
     await addLine('cf1234');
     await upload('CF1234', (await makeCsr('hr_integration-TE1234-wrong_code')).csrPath);
     expect(await row('CF1234').locator('.errors li').allTextContents()).toEqual([
       expect.stringContaining('(cn_customer_code_mismatch)'),
     ]);
+    // A refused CSR has nothing for the organisation to approve: no ticket link.
+    expect(
+      await row('CF1234')
+        .getByRole('link', { name: /Open a support ticket/ })
+        .count(),
+    ).toBe(0);
 
     const href = await row('TE1234')
       .getByRole('link', { name: 'Open a support ticket for TE1234' })
@@ -237,9 +306,138 @@ describe('the certificates tab in a browser (Debian chromium, headless)', () => 
         .getByRole('link', { name: /Open a support ticket/ })
         .count(),
     ).toBe(0);
+
+    // The bot took the ticket (as intake does): the row now names it and links it.
+    const waiting = (await lines('2.0')).find((l) => l.customerCode === 'TE1234')!.request!;
+    await attachTicket(ctx, waiting.id, { owner: 'nedap-ons', repo: 'support', number: 12 });
     await page.goto(`${web.url}${V2}`);
+    expect(await row('TE1234').locator('.status').textContent()).toBe(
+      "Waiting for the organisation's approval on ticket #12",
+    );
+    expect(await row('TE1234').getByRole('link', { name: '#12' }).getAttribute('href')).toBe(
+      'https://github.com/nedap-ons/support/issues/12',
+    );
+    expect(
+      await row('TE1234')
+        .getByRole('link', { name: /Open a support ticket/ })
+        .count(),
+    ).toBe(0);
     // The README's screenshot: a signed, a waiting and a refused line.
     await shoot('certificates-tab.png');
+    await page.screenshot({ path: readmeShot('certificates-tab.png'), fullPage: true });
+  });
+
+  it('after a renewal both certificates are listed, each with its own switch; disabling the old one says who', async () => {
+    const waiting = (await lines('2.0')).find((l) => l.customerCode === 'TE1234')!.request!;
+    const approver = { kind: 'approver' as const, login: 'alice-approver', githubId: 42 };
+    expect((await approveRequest(ctx, approver, waiting.id)).ok).toBe(true);
+    await page.goto(`${web.url}${V2}`);
+    expect(await row('TE1234').locator('.renewal').textContent()).toContain(
+      "it is signed at once on the organisation's consent for this line, without a new ticket",
+    );
+    await upload('TE1234', (await makeCsr('hr_integration-TE1234-renewed')).csrPath);
+    expect(await page.locator('#notice').textContent()).toContain('The CSR for TE1234 was signed');
+
+    const blocks = row('TE1234').locator('.certificate');
+    expect(await blocks.locator('.which').allTextContents()).toEqual([
+      'Current certificate',
+      'Earlier certificate, still valid',
+    ]);
+    expect(await blocks.locator('.badge').allTextContents()).toEqual(['Enabled', 'Enabled']);
+    const [current, earlier] = (await lines('2.0')).find((l) => l.customerCode === 'TE1234')!.certificates!;
+    expect(await blocks.locator('code.serial').allTextContents()).toEqual([current!.serial, earlier!.serial]);
+
+    const old = blocks.nth(1);
+    await old.getByText('Disable…').click();
+    await old.getByLabel('Why is it disabled?').fill('replaced; its key stays on the old server');
+    await old.getByLabel('I understand this certificate stops working').check();
+    await follow(old.getByRole('button', { name: 'Disable certificate' }));
+    expect(await page.locator('#notice').textContent()).toBe(
+      `The earlier certificate ${earlier!.serial} of TE1234 is disabled.`,
+    );
+    expect(await row('TE1234').locator('.certificate .badge').allTextContents()).toEqual([
+      'Enabled',
+      'Disabled',
+    ]);
+    expect(await row('TE1234').locator('.certificate.earlier .disabled-by').textContent()).toMatch(
+      /^Disabled by Example Software B\.V\. on .+ UTC: “replaced; its key stays on the old server”$/,
+    );
+    const listed = (await lines('2.0')).find((l) => l.customerCode === 'TE1234')!;
+    expect(listed.certificates!.map((c) => [c.current, c.enabled, c.disabled?.by])).toEqual([
+      [true, true, undefined],
+      [false, false, 'Example Software B.V.'],
+    ]);
+    await row('TE1234').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: readmeShot('tab-renewed.png'), fullPage: true });
+  });
+
+  it('says "renew soon" and "renew now" under REMINDER_DAYS, and from when to renew before that', async () => {
+    // A real certificate signed 340 days ago (a clock set back), on version 3.0's TE1002.
+    await page.goto(`${web.url}${V3}`);
+    await addLine('TE1002');
+    const then = { ...ctx, now: () => new Date(Date.now() - 340 * DAY) };
+    const { csr } = await makeCsr('hr_integration-TE1002-old');
+    const where = { technicalName: 'hr_integration', version: '3.0', customerCode: 'TE1002' };
+    expect((await uploadCsr(then, { kind: 'admin' }, where, csr)).ok).toBe(true);
+    await page.goto(`${web.url}${V3}`);
+    expect(await row('TE1002').locator('.days').textContent()).toMatch(/^2[45] days left: renew soon$/);
+    expect(await row('TE1002').locator('.renewal').textContent()).toMatch(
+      /^Renew now, before \d{4}-\d\d-\d\d: upload a new CSR made with a new key .*; it is signed at once\.$/,
+    );
+    await page.goto(`${web.url}${V1}`);
+    const notAfter = await row('TE1002').locator('.validity time').nth(1).getAttribute('datetime');
+    const from = new Date(new Date(notAfter!).getTime() - 30 * DAY).toISOString().slice(0, 10);
+    expect(await row('TE1002').locator('.renewal').textContent()).toContain(
+      `Renew from ${from} (30 days before it expires, when this row says "renew soon" and a reminder is e-mailed)`,
+    );
+  });
+
+  it('deletes a mistyped line (confirmed, with the CSRF token); a line with a certificate has no such button', async () => {
+    await page.goto(`${web.url}${V2}`);
+    await addLine('TE0009');
+    // Development, staging, production, then by code: TE0009 comes before TE1234.
+    const codes = await page.locator('tbody.line th').allTextContents();
+    expect(codes).toEqual(['TE1002', 'TE0009', 'TE1234', 'CF1234']);
+    expect(await row('TE0009').getByText('No certificate yet').count()).toBe(1);
+    expect(await row('TE1002').getByText('Delete this line…').count()).toBe(0);
+    expect(await row('TE1234').getByText('Delete this line…').count()).toBe(0);
+
+    await row('TE0009').getByText('Delete this line…').click();
+    // Without the confirmation the browser does not send the form.
+    await row('TE0009').getByRole('button', { name: 'Delete TE0009' }).click();
+    expect(await row('TE0009').count()).toBe(1);
+    await row('TE0009').getByLabel('TE0009 was added by mistake').check();
+    await follow(row('TE0009').getByRole('button', { name: 'Delete TE0009' }));
+    expect(await page.locator('#notice').textContent()).toBe('TE0009 was deleted.');
+    expect(await row('TE0009').count()).toBe(0);
+    expect((await lines('2.0')).map((l) => l.customerCode)).toEqual(['TE1002', 'TE1234', 'CF1234']);
+  });
+
+  it('small things: one-line switches and serials, one "No certificate yet", no outline on a notice, the label by its field, the code echoed as typed', async () => {
+    await page.goto(`${web.url}${V2}?done=added&line=TE1234#notice`);
+    const summary = row('TE1002').locator('summary').first();
+    const lineHeight = await page.evaluate<number>(
+      'parseFloat(getComputedStyle(document.querySelector("#line-TE1002 summary")).lineHeight)',
+    );
+    expect((await summary.boundingBox())!.height).toBeLessThan(lineHeight * 1.5);
+    const serialLines = await page.evaluate<number>(
+      '[...document.querySelector("#line-TE1002 code.serial").getClientRects()].length',
+    );
+    expect(serialLines).toBe(1);
+    expect(await row('CF1234').getByText('No certificate yet').count()).toBe(1);
+    expect(await page.evaluate<string>('document.activeElement && document.activeElement.id')).toBe('notice');
+    expect(
+      await page.evaluate<string>('getComputedStyle(document.querySelector("#notice")).outlineStyle'),
+    ).toBe('none');
+
+    const label = (await page.locator('label[for="customerCode"]').boundingBox())!;
+    const input = (await page.getByLabel('Customer code').boundingBox())!;
+    expect(input.y - (label.y + label.height)).toBeGreaterThanOrEqual(0);
+    expect(input.y - (label.y + label.height)).toBeLessThan(16);
+
+    await addLine('xx12');
+    expect(await page.locator('#code-error').textContent()).toContain('"xx12" is not a customer code');
+    expect(await page.getByLabel('Customer code').inputValue()).toBe('xx12');
   });
 
   it('is readable on a phone: rows become labelled cards, nothing scrolls sideways', async () => {

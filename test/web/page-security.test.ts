@@ -200,7 +200,7 @@ describe('the web pages: sessions, CSRF, tenant isolation, escaping (PUBLIC_URL 
         serial: betaSerial,
       });
       expect(reply.status).toBe(409);
-      expect(reply.html).toContain('The certificate on this line changed');
+      expect(reply.html).toContain('This certificate is no longer listed on this line');
       expect((await lines(beta, BETA))[0]?.certificate?.enabled).toBe(true);
     });
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCsr } from '../helpers/services.ts';
-import { startWebService, type WebService } from '../helpers/web.ts';
+import { startWebService, WEB_ADMIN_TOKEN, type WebService } from '../helpers/web.ts';
 import { PageClient } from '../helpers/web-client.ts';
 
 const TAB = '/connectors/forms_conn/versions/1.0';
@@ -73,7 +73,9 @@ describe('the forms of the certificates tab answer in words, next to the form (o
     expect(unconfirmed.status).toBe(422);
     expect(unconfirmed.html).toContain('Tick the box to confirm.');
     expect(unconfirmed.html).toContain('<details open>');
-    expect(unconfirmed.html).toMatch(/<textarea id="reason-TE1002"[^>]*>leaked<\/textarea>/);
+    expect(unconfirmed.html).toMatch(
+      new RegExp(`<textarea id="reason-TE1002-${serial}"[^>]*>leaked</textarea>`),
+    );
 
     const reasonless = await client.post(path, { enabled: 'false', reason: '  ', confirm: 'yes', serial });
     expect(reasonless.status).toBe(422);
@@ -81,7 +83,10 @@ describe('the forms of the certificates tab answer in words, next to the form (o
     expect((await lines())[0]?.certificate?.enabled).toBe(true);
 
     const done = await client.post(path, { enabled: 'false', reason: 'leaked', confirm: 'yes', serial });
-    expect([done.status, done.location]).toEqual([303, `${TAB}?done=disabled&line=TE1002#notice`]);
+    expect([done.status, done.location]).toEqual([
+      303,
+      `${TAB}?done=disabled&line=TE1002&serial=${serial}#notice`,
+    ]);
     expect((await lines())[0]?.certificate?.enabled).toBe(false);
     const page = await client.get(`${TAB}?done=disabled&line=TE1002`);
     expect(page.html).toContain('The certificate of TE1002 is disabled.');
@@ -92,5 +97,27 @@ describe('the forms of the certificates tab answer in words, next to the form (o
     const page = await client.get(TAB);
     expect(page.html).toMatch(/<p class="days">36[45] days left<\/p>/);
     expect(page.html).toMatch(/Valid from <time datetime="[^"]+">\d{4}-\d\d-\d\d<\/time> to <time/);
+  });
+
+  it('deleting a line needs the CSRF token and the confirmation; a line with a certificate is kept (409, said on its row)', async () => {
+    const approve = '/api/admin/connectors/forms_conn/versions/1.0/approve';
+    expect((await web.api(WEB_ADMIN_TOKEN, 'POST', approve)).status).toBe(200);
+    expect((await client.post(`${TAB}/environments`, { customerCode: 'TE0404' })).status).toBe(303);
+    await client.get(TAB);
+    const path = `${TAB}/environments/TE0404/delete`;
+    expect((await client.post(path, { confirm: 'yes' }, { csrf: false })).status).toBe(403);
+    const unconfirmed = await client.post(path, {});
+    expect(unconfirmed.status).toBe(422);
+    expect(unconfirmed.html).toContain('Tick the box to confirm.');
+    expect((await lines()).map((l) => l.customerCode)).toContain('TE0404');
+    const done = await client.post(path, { confirm: 'yes' });
+    expect([done.status, done.location]).toEqual([303, `${TAB}?done=deleted&line=TE0404#notice`]);
+    expect((await lines()).map((l) => l.customerCode)).not.toContain('TE0404');
+
+    await client.get(TAB);
+    const kept = await client.post(`${TAB}/environments/TE1002/delete`, { confirm: 'yes' });
+    expect(kept.status).toBe(409);
+    expect(kept.html).toContain('TE1002 has had a certificate, so it is kept with its history');
+    expect((await lines()).map((l) => l.customerCode)).toContain('TE1002');
   });
 });
