@@ -156,9 +156,12 @@ export async function startEstServer(options: EstServerOptions): Promise<Running
     port,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections go as soon as they are idle: now, or once their request is answered.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const grace = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 10_000);
       await closed;
+      clearInterval(sweep);
       clearTimeout(grace);
     },
   };

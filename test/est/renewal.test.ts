@@ -3,13 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, certificates, consents, mailMessages } from '../../src/db/schema.ts';
+import { auditLog, certificateRequests, certificates, consents, mailMessages } from '../../src/db/schema.ts';
 import { uploadCsr } from '../../src/services/upload-csr.ts';
 import { issueCertificate } from '../../src/ca/issue-certificate.ts';
 import { parseCsr } from '../../src/ca/parse-csr.ts';
 import { eventually } from '../helpers/github.ts';
 import { CA_DIR, loadTestCa, openssl, tempDir } from '../helpers/fixtures.ts';
-import { CA_PEM } from '../helpers/gateway.ts';
+import { CA_PEM, sClient } from '../helpers/gateway.ts';
 import { makeCsr, makeCsrForKey, testContext } from '../helpers/services.ts';
 import {
   CONNECTOR,
@@ -46,9 +46,14 @@ describe('EST re-enrolment over mTLS (RENEW_PORT), with curl and OpenSSL, on Pos
     await world?.close();
   });
 
-  /** Sends a CSR for `commonName` with a new key (or the given CSR) as `holder`. */
+  /** Every body sent: none of it may reach the log. */
+  const sent: string[] = [];
+
+  /** Sends a CSR (PEM, sent as base64 DER) as `holder`. */
   async function reenroll(holder: Holder | undefined, csrPem: string) {
-    return estCurl(world.port, REENROLL, { client: holder, body: await csrBase64(csrPem) });
+    const body = await csrBase64(csrPem);
+    sent.push(await readFile(body, 'utf8'));
+    return estCurl(world.port, REENROLL, { client: holder, body });
   }
 
   /** The certificate in an EST answer, read by OpenSSL, on disk. */
@@ -293,5 +298,153 @@ describe('EST re-enrolment over mTLS (RENEW_PORT), with curl and OpenSSL, on Pos
       const line = (await world.environments()).find((e) => e.customerCode === 'DF1234');
       expect(line?.request?.state).toBe('signed');
     });
+  });
+
+  describe('bad requests: an answer with a code, never a 5xx, nothing logged of the body', () => {
+    let ivan: Holder;
+    beforeAll(async () => {
+      ivan = await world.issue('TE1002', 'ivan');
+    });
+    const file = async (name: string, content: string | Buffer) => {
+      const path = join(await tempDir(), name);
+      await writeFile(path, content);
+      return path;
+    };
+    const post = async (content: string | Buffer, contentType = 'application/pkcs10', extra: string[] = []) =>
+      estCurl(world.port, REENROLL, {
+        client: ivan,
+        extra: [
+          '-H',
+          `Content-Type: ${contentType}`,
+          '--data-binary',
+          `@${await file('body', content)}`,
+          ...extra,
+        ],
+      });
+
+    it('refuses other media types, transfer and content encodings, empty and oversized bodies', async () => {
+      const csr = await readFile(await csrBase64((await makeCsr(ivan.commonName)).csr), 'utf8');
+      const before = await world.counts();
+      const answers = {
+        text: await post(csr, 'text/plain'),
+        transfer: await post(csr, 'application/pkcs10', ['-H', 'Content-Transfer-Encoding: binary']),
+        gzip: await post(csr, 'application/pkcs10', ['-H', 'Content-Encoding: gzip']),
+        empty: await post(''),
+        large: await post('A'.repeat(70 * 1024)),
+      };
+      expect(
+        Object.fromEntries(Object.entries(answers).map(([k, a]) => [k, `${a.status} ${codesOf(a).join()}`])),
+      ).toEqual({
+        text: '415 unsupported_media_type',
+        transfer: '415 unsupported_transfer_encoding',
+        gzip: '415 unsupported_encoding',
+        empty: '400 empty_body',
+        large: '413 body_too_large',
+      });
+      expect(await world.counts()).toEqual(before);
+    });
+
+    it('a body that is no CSR, or a private key, is malformed_csr (422), kept as a refused upload without the bytes', async () => {
+      const garbage = await post('this is not base64 at all: <>{}');
+      expect({ status: garbage.status, codes: codesOf(garbage) }).toEqual({
+        status: 422,
+        codes: ['malformed_csr'],
+      });
+      const key = await readFile(ivan.keyPath, 'utf8');
+      const leaked = await post(key);
+      expect({ status: leaked.status, codes: codesOf(leaked) }).toEqual({
+        status: 422,
+        codes: ['malformed_csr'],
+      });
+      expect(leaked.body).toMatch(/private key/i);
+      const keyBase64 = Buffer.from(key).toString('base64');
+      const asBase64 = await post(keyBase64);
+      expect(asBase64.status).toBe(422);
+      const stored = JSON.stringify(await world.db.db.select().from(certificateRequests));
+      const keyBody = key.split('\n')[5]!;
+      expect(keyBody.length).toBeGreaterThan(40);
+      expect(stored).not.toContain(keyBody);
+      expect(world.log.text()).not.toContain(keyBody);
+      expect(world.log.text()).not.toContain(keyBase64.slice(100, 160));
+    });
+
+    it('other paths are 404, other methods 405 with Allow', async () => {
+      const get = await estCurl(world.port, REENROLL, { client: ivan });
+      expect({ status: get.status, codes: codesOf(get), allow: get.headers['allow'] }).toEqual({
+        status: 405,
+        codes: ['method_not_allowed'],
+        allow: 'POST',
+      });
+      const enroll = await estCurl(world.port, '/.well-known/est/simpleenroll', {
+        client: ivan,
+        extra: ['-X', 'POST'],
+      });
+      expect({ status: enroll.status, codes: codesOf(enroll) }).toEqual({
+        status: 404,
+        codes: ['not_found'],
+      });
+      const post = await estCurl(world.port, CACERTS, { extra: ['-X', 'POST'] });
+      expect(post.status).toBe(405);
+    });
+
+    it("keeps to the gateway's TLS profile: TLS 1.1 and suites without forward secrecy or AEAD are refused", async () => {
+      const client = ['-cert', ivan.certPath, '-key', ivan.keyPath];
+      const tls11 = await sClient(world.port, [...client, '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
+      expect(tls11.answered).toBeUndefined();
+      expect(tls11.output).toMatch(/alert protocol version|unsupported protocol/);
+      for (const cipher of ['AES128-GCM-SHA256', 'ECDHE-RSA-AES256-SHA']) {
+        const refused = await sClient(world.port, [...client, '-tls1_2', '-cipher', cipher]);
+        expect(refused.answered, cipher).toBeUndefined();
+        expect(refused.output, cipher).toMatch(/handshake failure/);
+      }
+      // What the profile allows gets an HTTP answer (GET /ping is no EST path: 404).
+      const good = await sClient(world.port, [
+        ...client,
+        '-tls1_2',
+        '-cipher',
+        'ECDHE-RSA-AES256-GCM-SHA384',
+      ]);
+      expect(good.answered).toBe('404');
+    });
+
+    it('plain HTTP to the port gets no answer and harms nothing', async () => {
+      const plain = await fetch(`http://localhost:${world.port}${CACERTS}`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      expect(plain === 0 || plain === 400).toBe(true);
+      expect((await estCurl(world.port, CACERTS)).status).toBe(200);
+    });
+
+    it('a certificate acts only on its own line, even when called with another', async () => {
+      const [devCert] = await world.db.db
+        .select()
+        .from(certificates)
+        .where(eq(certificates.serial, ivan.serial));
+      const [supplier] = await world.db.db.query.suppliers.findMany();
+      const made = await makeCsr(`${CONNECTOR}-CF1234-main`);
+      const before = await world.counts();
+      const outcome = await uploadCsr(
+        world.ctx,
+        { kind: 'certificate', serial: ivan.serial, supplierId: supplier!.id, lineId: devCert!.lineId },
+        { technicalName: CONNECTOR, version: VERSION, customerCode: 'CF1234' },
+        made.csr,
+      );
+      expect(outcome.ok ? [] : outcome.failures.map((f) => f.code)).toEqual(['not_found']);
+      expect(await world.counts()).toEqual(before);
+    });
+  });
+
+  it('logged each refusal with its code and serial, and none of the bodies sent', () => {
+    const text = world.log.text();
+    for (const body of sent) expect(text).not.toContain(body.replace(/\s/g, '').slice(200, 260));
+    const refusals = world.log.entries().filter((e) => e['msg'] === 'EST: renewal refused');
+    expect(refusals.map((e) => (e['codes'] as string[])[0])).toEqual(
+      expect.arrayContaining(['certificate_disabled', 'certificate_expired', 'key_reused', 'no_consent']),
+    );
+    expect(refusals.find((e) => (e['codes'] as string[])[0] === 'certificate_disabled')?.['serial']).toMatch(
+      /^[0-9a-f]+$/,
+    );
+    expect(world.log.entries().some((e) => Number(e['level']) >= 50)).toBe(false);
   });
 });

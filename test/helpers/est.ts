@@ -6,12 +6,12 @@ import { count } from 'drizzle-orm';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { auditLog, certificateRequests, certificates } from '../../src/db/schema.ts';
-import { createLogger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/main.ts';
 import { approveRequest } from '../../src/services/decide-request.ts';
 import type { ServiceContext } from '../../src/services/context.ts';
 import type { EnvironmentView } from '../../src/services/environments.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
+import { captureLog, type CapturedLog } from './log-capture.ts';
 import { CA_DIR, openssl, tempDir } from './fixtures.ts';
 import { CA_PEM, SERVER_CERT, SERVER_KEY } from './gateway.ts';
 import { makeCsr, testContext } from './services.ts';
@@ -39,6 +39,8 @@ export interface EstWorld {
   /** The renewal listener's port. */
   port: number;
   db: DatabaseHandle;
+  /** The service's log (debug level), to check what reaches it. */
+  log: CapturedLog;
   /** A service context on `db` (real clock, 2048-bit keys allowed as in the service). */
   ctx: ServiceContext;
   /** Adds a line (development TE1002, staging TE…, production CF…). */
@@ -69,8 +71,8 @@ export async function startEstWorld(): Promise<EstWorld> {
     ADMIN_TOKEN,
     ...(process.env['REDIS_URL'] ? { REDIS_URL: process.env['REDIS_URL'] } : {}),
   };
-  const level = (process.env['TEST_LOG_LEVEL'] ?? 'silent') as Parameters<typeof createLogger>[0];
-  const service = await startService(loadConfig(env), createLogger(level));
+  const log = captureLog('debug');
+  const service = await startService(loadConfig(env), log.logger);
   const db = await openDatabase({ url: databaseUrl });
   const ctx = await testContext(db, { minRsaBits: 2048 });
   const call = async (method: string, path: string, token: string, body?: unknown) => {
@@ -99,6 +101,7 @@ export async function startEstWorld(): Promise<EstWorld> {
     service,
     port: service.renewalPort!,
     db,
+    log,
     ctx,
     async addLine(customerCode) {
       await call('POST', `${VERSION_PATH}/environments`, token, { customerCode });
