@@ -435,6 +435,23 @@ describe('EST re-enrolment over mTLS (RENEW_PORT), with curl and OpenSSL, on Pos
     });
   });
 
+  it('the upload itself never makes a renewal wait for approval (neverWait): no_consent, nothing written', async () => {
+    // DF1234 lost its consent above; a plain upload there would wait for the organisation.
+    const [supplier] = await world.db.db.query.suppliers.findMany();
+    const made = await makeCsr(`${CONNECTOR}-DF1234-main`);
+    const before = await world.counts();
+    const outcome = await uploadCsr(
+      world.ctx,
+      { kind: 'supplier', supplierId: supplier!.id },
+      { technicalName: CONNECTOR, version: VERSION, customerCode: 'DF1234' },
+      made.csr,
+      {},
+      { neverWait: true },
+    );
+    expect(outcome.ok ? [] : outcome.failures.map((f) => f.code)).toEqual(['no_consent']);
+    expect(await world.counts()).toEqual(before);
+  });
+
   it('logged each refusal with its code and serial, and none of the bodies sent', () => {
     const text = world.log.text();
     for (const body of sent) expect(text).not.toContain(body.replace(/\s/g, '').slice(200, 260));
