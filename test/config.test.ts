@@ -144,6 +144,24 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the renewal listener: off without RENEW_PORT, its TLS files set together', () => {
+    expect(loadConfig({}).renew).toBeUndefined();
+    expect(loadConfig({ RENEW_PORT: '8444' }).renew).toEqual({ port: 8444, tls: undefined });
+    expect(
+      loadConfig({
+        RENEW_PORT: '0',
+        RENEW_TLS_CERT_PATH: '/etc/renew.pem',
+        RENEW_TLS_KEY_PATH: '/etc/renew.key',
+      }).renew,
+    ).toEqual({ port: 0, tls: { certPath: '/etc/renew.pem', keyPath: '/etc/renew.key' } });
+    expect(errorFor({ RENEW_PORT: 'https' }).message).toContain('RENEW_PORT must be a whole number');
+    expect(errorFor({ RENEW_PORT: '70000' }).message).toContain('RENEW_PORT must be at most 65535');
+    expect(errorFor({ RENEW_PORT: '3000' }).message).toContain('RENEW_PORT must differ from PORT');
+    expect(errorFor({ RENEW_PORT: '8444', RENEW_TLS_CERT_PATH: '/etc/renew.pem' }).message).toContain(
+      'RENEW_TLS_KEY_PATH RENEW_TLS_CERT_PATH and RENEW_TLS_KEY_PATH must be set together',
+    );
+  });
+
   it('treats blank values as unset', () => {
     const blank = loadConfig({
       PORT: '',
