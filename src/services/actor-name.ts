@@ -15,6 +15,7 @@ export function actorName(recorded: string, supplierName?: string | null): strin
   if (recorded === 'admin') return NEDAP_SUPPORT;
   if (recorded === 'system') return 'ons-certs';
   if (recorded.startsWith('supplier:')) return supplierName ?? 'the supplier';
+  if (recorded.startsWith('certificate:')) return `the holder of certificate ${recorded.slice(12)}`;
   const github = /^github:([^#]+)#\d+$/.exec(recorded);
   if (github) return github[1]!;
   return recorded;
@@ -36,5 +37,7 @@ export async function nameOfActor(db: Executor, actor: Actor): Promise<string> {
       return actor.login;
     case 'system':
       return 'ons-certs';
+    case 'certificate':
+      return `the holder of certificate ${actor.serial}`;
   }
 }
