@@ -81,6 +81,7 @@ export function subjectDerOf(certDer: Buffer): Buffer {
 
 /** Whether a certificate holds the public key of `key` (a private or public key). */
 export function holdsKey(certificate: X509Certificate, key: KeyObject): boolean {
-  const spki = (k: KeyObject) => createPublicKey(k).export({ type: 'spki', format: 'der' });
+  const spki = (k: KeyObject) =>
+    (k.type === 'public' ? k : createPublicKey(k)).export({ type: 'spki', format: 'der' });
   return spki(certificate.publicKey).equals(spki(key));
 }

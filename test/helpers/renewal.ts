@@ -85,12 +85,13 @@ export type StandInHandler = (
  */
 export async function startStandIn(
   handler: StandInHandler,
+  tls: { cert?: string; key?: string } = {},
 ): Promise<{ url: string; requests: StandInRequest[]; close(): Promise<void> }> {
   const requests: StandInRequest[] = [];
   const server: Server = createServer(
     {
-      cert: await readFile(SERVER_CERT_PATH),
-      key: await readFile(SERVER_KEY_PATH),
+      cert: tls.cert ?? (await readFile(SERVER_CERT_PATH)),
+      key: tls.key ?? (await readFile(SERVER_KEY_PATH)),
       ca: await readFile(CA_PEM_PATH),
       requestCert: true,
       rejectUnauthorized: false,
@@ -142,4 +143,22 @@ export async function signWithTestCa(base64Csr: string, now = new Date()): Promi
   const csr = parseCsr(Buffer.from(base64Csr.replace(/\s+/g, ''), 'base64'));
   if (!csr.ok) throw new Error(`the client sent a CSR the parser refuses: ${csr.problem}`);
   return issueCertificate(await loadTestCa(), csr, { now, randomBytes }).pem;
+}
+
+/** A TLS server certificate for localhost from the unrelated test CA (other-ca), made by openssl. */
+export async function otherCaServerCertificate(): Promise<{ cert: string; key: string }> {
+  const dir = await tempDir('ons-certs-tls-');
+  const [key, csr, cert, ext] = ['server.key', 'server.csr', 'server.pem', 'ext.cnf'].map((n) =>
+    join(dir, n),
+  );
+  await writeFile(ext!, 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  for (const args of [
+    ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key!, '-out', csr!, '-subj', '/CN=localhost'],
+    ['x509', '-req', '-in', csr!, '-CA', join(CA_DIR, 'other-ca.pem'), '-CAkey', join(CA_DIR, 'other-ca.key'),
+      '-set_serial', '7', '-days', '2', '-sha256', '-extfile', ext!, '-out', cert!], // prettier-ignore
+  ]) {
+    const made = await openssl(args);
+    if (made.code !== 0) throw new Error(`openssl ${args[0]} failed: ${made.output}`);
+  }
+  return { cert: await readFile(cert!, 'utf8'), key: await readFile(key!, 'utf8') };
 }
