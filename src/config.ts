@@ -33,6 +33,11 @@ export interface Config {
   /** EXPIRY_SCAN_AT: the time of day (UTC) of the daily expiry scan. */
   expiryScanAt: { hour: number; minute: number };
   workers: 'all' | 'web' | 'worker';
+  /**
+   * RENEW_PORT: the EST renewal listener (mTLS, src/est/), off when unset; its TLS server
+   * certificate from RENEW_TLS_CERT_PATH/RENEW_TLS_KEY_PATH, else a self-signed one for localhost.
+   */
+  renew: { port: number; tls: { certPath: string; keyPath: string } | undefined } | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -117,6 +122,15 @@ const schema = z
         .default('03:00'),
     ),
     WORKERS: z.preprocess(blankAsUnset, z.enum(['all', 'web', 'worker']).default('all')),
+    RENEW_PORT: optional(
+      z
+        .string()
+        .regex(/^\d+$/, { message: 'must be a whole number from 0 to 65535' })
+        .transform(Number)
+        .pipe(z.number().int().max(65535, 'must be at most 65535')),
+    ),
+    RENEW_TLS_CERT_PATH: optional(z.string()),
+    RENEW_TLS_KEY_PATH: optional(z.string()),
     LOG_LEVEL: z.preprocess(
       blankAsUnset,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -135,6 +149,20 @@ const schema = z
         code: 'custom',
         path: ['PRIVATE_KEY_PATH'],
         message: 'set PRIVATE_KEY or PRIVATE_KEY_PATH, not both',
+      });
+    }
+    if (Boolean(env.RENEW_TLS_CERT_PATH) !== Boolean(env.RENEW_TLS_KEY_PATH)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.RENEW_TLS_CERT_PATH ? 'RENEW_TLS_KEY_PATH' : 'RENEW_TLS_CERT_PATH'],
+        message: 'RENEW_TLS_CERT_PATH and RENEW_TLS_KEY_PATH must be set together',
+      });
+    }
+    if (env.RENEW_PORT !== undefined && env.RENEW_PORT !== 0 && env.RENEW_PORT === env.PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RENEW_PORT'],
+        message: 'must differ from PORT (the renewal listener is a server of its own)',
       });
     }
   });
@@ -187,6 +215,16 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       minute: Number(e.EXPIRY_SCAN_AT.slice(3, 5)),
     }),
     workers: e.WORKERS,
+    renew:
+      e.RENEW_PORT === undefined
+        ? undefined
+        : Object.freeze({
+            port: e.RENEW_PORT,
+            tls:
+              e.RENEW_TLS_CERT_PATH && e.RENEW_TLS_KEY_PATH
+                ? Object.freeze({ certPath: e.RENEW_TLS_CERT_PATH, keyPath: e.RENEW_TLS_KEY_PATH })
+                : undefined,
+          }),
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -25,10 +25,13 @@ import { ensureRedis } from './queue/redis-availability.ts';
 import { startWorkers } from './queue/workers.ts';
 import type { ServiceContext } from './services/context.ts';
 import { createCrlPublisher } from './services/crl-publisher.ts';
+import { startRenewalListener } from './est/renewal-listener.ts';
 import { pageRoutes } from './web/page-routes.ts';
 
 export interface RunningService {
   url: string;
+  /** The EST renewal listener's port, when RENEW_PORT is set. */
+  renewalPort?: number | undefined;
   close(): Promise<void>;
 }
 
@@ -192,6 +195,12 @@ export async function startService(
     },
   });
   if (!config.adminToken) log.warn('ADMIN_TOKEN is not set: the admin API is off');
+  // RENEW_PORT: EST re-enrolment over mTLS (src/est/); off when unset.
+  const renewal = await startRenewalListener(config, services, log).catch(async (error: unknown) => {
+    throttleRedis.disconnect();
+    await closeBackends();
+    throw error;
+  });
   const server: Server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -207,9 +216,13 @@ export async function startService(
   );
   return {
     url,
+    renewalPort: renewal?.port,
     async close() {
       server.closeIdleConnections();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+      await Promise.all([
+        new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+        renewal?.close(),
+      ]);
       throttleRedis.disconnect();
       await closeBackends();
     },

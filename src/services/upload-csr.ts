@@ -4,6 +4,7 @@ import { withPrimalityTest } from '../ca/key-primality.ts';
 import { parseCsr, type ParsedCsr } from '../ca/parse-csr.ts';
 import { toPem } from '../ca/pem.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
+import { NO_CONSENT_MESSAGE } from '../core/renewal-policy.ts';
 import { normaliseCustomerCode } from '../core/customer-code.ts';
 import { NEW, transition } from '../core/request-state.ts';
 import type { Transaction } from '../db/database.ts';
@@ -11,10 +12,12 @@ import { retryOnUniqueViolation } from '../db/errors.ts';
 import type { AuditEntry } from '../db/repositories/audit.ts';
 import { findLine, type LineRow } from '../db/repositories/catalog.ts';
 import { consentFor, type RequestRow } from '../db/repositories/certificates.ts';
+import { certificateForCsr } from '../db/repositories/renewal.ts';
 import { writeUpload, type NewRequest } from '../db/repositories/uploads.ts';
 import { certificateRequests, environmentLines } from '../db/schema.ts';
 import { describeActor, supplierScope, type Actor } from './actor.ts';
 import type { ServiceContext } from './context.ts';
+import { certificateView } from './environments.ts';
 import {
   certificateValues,
   issue,
@@ -24,7 +27,7 @@ import {
   type Origin,
   type RequestResult,
 } from './issuing.ts';
-import { notFound, success, type Outcome } from './outcome.ts';
+import { failure, notFound, success, type Outcome } from './outcome.ts';
 
 export interface LineAddress {
   technicalName: string;
@@ -39,6 +42,19 @@ export interface UploadOptions {
    * not ask the approvers twice).
    */
   keepIdenticalWaiting?: boolean;
+  /**
+   * When the line already has an enabled certificate signed from this very CSR after the
+   * certificate with this id (the one being renewed), answer with it instead of judging the CSR
+   * again (which would say key_reused): an EST client that lost the answer and sends the same
+   * CSR again gets the same certificate. Looked up inside the retry, so the loser of a race
+   * between two such requests answers the winner's certificate.
+   */
+  answerSameCsrAfter?: string;
+  /**
+   * Renewal never asks anyone: a CSR that would wait for approval is refused with `no_consent`
+   * and nothing is written (no request, nothing superseded).
+   */
+  neverWait?: boolean;
 }
 
 /**
@@ -72,8 +88,22 @@ export async function uploadCsr(
       supplierId: supplierScope(actor),
       publicKeySha256,
     });
-    if (!found) return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
+    if (!found || (actor.kind === 'certificate' && actor.lineId !== found.line.id))
+      return notFound(`environment ${customerCode} of ${where.technicalName} ${where.version}`);
     const { connector, version, line, supplier, keyHistory } = found;
+    if (options.answerSameCsrAfter && parsed.ok) {
+      const earlier = await certificateForCsr(
+        ctx.db,
+        line.id,
+        parsed.facts.fingerprintSha256,
+        options.answerSameCsrAfter,
+      );
+      if (earlier)
+        return success({
+          request: { id: earlier.requestId, state: 'signed' as const },
+          certificate: certificateView(earlier),
+        });
+    }
     const knownKeys = new Map(publicKeySha256 && keyHistory ? [[publicKeySha256, keyHistory]] : []);
     const verdict = judgeCsr(parsed, {
       minRsaBits: ctx.minRsaBits,
@@ -85,6 +115,8 @@ export async function uploadCsr(
       verdict.ok && line.kind !== 'development' ? Boolean(await consentFor(ctx.db, line.id)) : false;
     const next = transition(NEW, { type: 'uploaded', kind: line.kind, valid: verdict.ok, hasConsent });
     if (!next.ok) throw new Error(next.message);
+    if (options.neverWait && next.state === 'awaiting_approval')
+      return failure('no_consent', NO_CONSENT_MESSAGE);
 
     const requestId = randomUUID();
     const issued = next.effects.includes('sign') && parsed.ok ? await issue(ctx, parsed) : undefined;
