@@ -24,6 +24,7 @@ export interface RenewEnvironment {
 }
 
 const HOUR = 3_600_000;
+const ONE_SHOT_RETRY_PAUSES_MS = [5_000, 20_000];
 
 /**
  * `ons-certs renew --cert F --key F --url URL [--ca F] [--before D] [--exec CMD] [--daemon]
@@ -59,7 +60,9 @@ export async function renew(
     ...(options.beforeMs !== undefined ? { beforeMs: options.beforeMs } : {}),
   };
   if (!options.daemon) {
-    return once(request, options.exec, output, environment);
+    // Run once (cron, a timer): a lost answer is retried within the run, with the same CSR.
+    const deps = { retryPausesMs: ONE_SHOT_RETRY_PAUSES_MS, ...environment.deps };
+    return once(request, options.exec, output, { ...environment, deps });
   }
   let first = true;
   let fatal: number | undefined;

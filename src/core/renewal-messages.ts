@@ -29,8 +29,10 @@ const SERVER_CODES: Readonly<Record<string, string>> = {
   line_withdrawn:
     "the certificate's line (environment) was withdrawn: there is nothing to renew on it; ask the organisation and Nedap support",
   not_current:
-    'a newer certificate is already on this line (renewed from another machine, or a CSR uploaded on the dashboard): install that one from the dashboard, or ' +
+    'a newer certificate is already on this line (renewed from another machine, by an earlier run whose answer was lost, or from a CSR uploaded on the dashboard): if this machine has its key, install it from the dashboard; if not, ' +
     DASHBOARD,
+  certificate_not_yet_valid:
+    "the server's clock says the certificate is not valid yet: check this machine's and the server's clocks, then run again",
   key_reused:
     "the server has seen the new key before (key_reused): run again to make another key; if it happens again, the machine's random number generator is suspect",
   key_compromised: 'the server knows the new key from a disabled certificate: run again to make another key',

@@ -7,7 +7,7 @@ import { answerMayBeLost, type RenewalFailure } from '../core/renewal-messages.t
 import { expiryNear, renewalDue, type DueVerdict } from '../core/renewal-schedule.ts';
 import { certificatesOfPem, checkNewCertificate, issuersOf } from './check-answer.ts';
 import { PairError, readPair, type CurrentPair } from './current-pair.ts';
-import { EstFailure, estRequest, type EstConnection } from './est-client.ts';
+import { EstFailure, estRequest, type EstAnswer, type EstConnection } from './est-client.ts';
 import { buildCsr } from './make-csr.ts';
 import { readCertsOnly } from './pkcs7.ts';
 import { acquireLock, installPair, recoverPair, type InstallHooks, type PairPaths } from './write-pair.ts';
@@ -41,6 +41,11 @@ export interface RenewDeps {
   jitter(current: CurrentPair): number;
   newKey(): Promise<KeyObject>;
   timeoutMs: number;
+  /**
+   * Pauses before re-sending the same CSR when an answer may have been lost (a timeout, a 5xx,
+   * a broken connection): the one-shot command waits 5 s and 20 s; none by default.
+   */
+  retryPausesMs?: readonly number[];
   hooks?: InstallHooks;
   /** Holds a pending request between the daemon's attempts. */
   pending?: { request?: PendingRequest };
@@ -121,15 +126,37 @@ async function reenrol(request: RenewRequest, deps: RenewDeps, current: CurrentP
     const key = pending?.key ?? (await deps.newKey());
     const csr = pending?.csr ?? buildCsr(current.subjectDer, key);
     if (deps.pending) deps.pending.request = { forCertificate: fingerprint(current), key, csr };
-    const answer = await estRequest(
-      {
-        ...tls,
-        certPem: toPem('CERTIFICATE', current.der),
-        keyPem: current.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      },
-      '/.well-known/est/simplereenroll',
-      { method: 'POST', contentType: 'application/pkcs10', body: base64Lines(csr) },
-    );
+    const mtls: EstConnection = {
+      ...tls,
+      certPem: toPem('CERTIFICATE', current.der),
+      keyPem: current.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
+    const body = base64Lines(csr);
+    const post = () =>
+      estRequest(mtls, '/.well-known/est/simplereenroll', {
+        method: 'POST',
+        contentType: 'application/pkcs10',
+        body,
+      });
+    // A lost answer is retried at once with the same CSR: the server answers the certificate it
+    // made for it. A new key after a lost answer would be refused as not_current.
+    let answer: EstAnswer | undefined;
+    for (const pause of [...(deps.retryPausesMs ?? []), undefined]) {
+      const attempt = await post().then(
+        (a) => ({ answer: a, failure: answerFailure(a) }),
+        (error: unknown) => {
+          if (error instanceof EstFailure) return { answer: undefined, failure: error.failure };
+          throw error;
+        },
+      );
+      if (pause === undefined || !attempt.failure || !answerMayBeLost(attempt.failure.code)) {
+        if (!attempt.answer) throw new EstFailure(attempt.failure!);
+        answer = attempt.answer;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+    if (!answer) throw new Error('unreachable');
     const failure = answerFailure(answer);
     if (failure) return dropPendingUnlessLost(deps, { ok: false, failure });
     const checked = checkNewCertificate(answer.body, { current, newKey: key, anchors, now: deps.now() });

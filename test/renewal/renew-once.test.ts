@@ -302,6 +302,23 @@ describe('renewOnce against an EST stand-in', () => {
     expect(outcome).toMatchObject({ failure: { code: 'timeout' } });
   });
 
+  it('within one run, re-sends the same CSR after a lost answer (5xx) and installs what comes; a refusal is not re-sent', async () => {
+    const files = await issueClient();
+    let calls = 0;
+    handler = async (r) => (++calls === 1 ? { status: 502, type: 'text/plain', body: 'gateway' } : honest(r));
+    const count = standIn.requests.length;
+    const outcome = await renewOnce(request(files), deps({ retryPausesMs: [10, 10] }));
+    expect(outcome.kind).toBe('renewed');
+    const [first, second, ...more] = standIn.requests.slice(count);
+    expect(more).toStrictEqual([]);
+    expect(second!.body).toBe(first!.body);
+
+    handler = refuse(403, 'no_consent');
+    const before = standIn.requests.length;
+    await renewOnce(request(files), deps({ retryPausesMs: [10, 10] }));
+    expect(standIn.requests.length - before).toBe(1);
+  });
+
   it('retries a lost answer with the same CSR (held by the daemon), a refusal with a new key', async () => {
     const files = await issueClient();
     const pending = {};
