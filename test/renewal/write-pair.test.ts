@@ -65,6 +65,19 @@ describe('installPair', () => {
     }
   });
 
+  it.runIf(process.getuid?.() === 0)(
+    'run as root on files of another user, gives the new files that owner',
+    async () => {
+      const { paths, pem } = await twoPairs();
+      const { chown } = await import('node:fs/promises');
+      await chown(paths.cert, 1234, 2345);
+      await chown(paths.key, 1234, 2345);
+      await installPair(paths, pem);
+      for (const path of [paths.cert, paths.key])
+        expect(await stat(path)).toMatchObject({ uid: 1234, gid: 2345 });
+    },
+  );
+
   it('dies between the two renames: the next run finds the new key with the pending certificate and completes the pair', async () => {
     const { dir, paths, pem, old } = await twoPairs();
     await expect(
