@@ -6,6 +6,7 @@ import { csrCheck } from './csr-check.ts';
 import { dbMigrate, supplierAdd, versionApprove } from './database-commands.ts';
 import { gateway } from './gateway.ts';
 import { keyBlock, keyList, keyUnblock } from './key-block.ts';
+import { renew } from './renew.ts';
 import { serve } from './serve.ts';
 import { UsageError, type Output } from './output.ts';
 
@@ -33,6 +34,12 @@ const USAGE = `usage: ons-certs <command>
           [--crl-url URL] [--crl-refresh-seconds N]
                                           the reference mTLS gateway: client certificates from
                                           our CA that are not on its CRL; GET /ping
+  renew --cert FILE --key FILE --url URL [--ca FILE] [--before D] [--exec CMD]
+        [--daemon [--interval D]]
+                                          renew a client certificate over EST (mTLS) with a
+                                          new key once it is due (a third of its lifetime
+                                          left, or --before 30d/12h/90m); --exec runs after
+                                          a renewal; --daemon checks hourly (SIGHUP: now)
 
 Configuration comes from the environment (and .env); see README.md.`;
 
@@ -68,6 +75,9 @@ export async function main(argv: string[], output: Output = defaultOutput): Prom
         throw new UsageError(`unknown key command "${rest[0] ?? ''}"`);
       case 'gateway':
         return await gateway(rest, await config(), output);
+      case 'renew':
+        // The client side: runs on the connector's machine, with none of the service's configuration.
+        return await renew(rest, output);
       case undefined:
       case 'help':
       case '--help':
