@@ -14,6 +14,7 @@ import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
 import { captureLog, type CapturedLog } from './log-capture.ts';
 import { CA_DIR, openssl, tempDir } from './fixtures.ts';
 import { CA_PEM, SERVER_CERT, SERVER_KEY } from './gateway.ts';
+import { PageClient } from './web-client.ts';
 import { makeCsr, testContext } from './services.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-est-tests-0123456789';
@@ -50,6 +51,8 @@ export interface EstWorld {
   /** The line's JSON listing, as the dashboard reads it. */
   environments(): Promise<EnvironmentView[]>;
   setEnabled(serial: string, enabled: boolean): Promise<number>;
+  /** The version's certificates tab as the supplier's browser gets it (signed in with its token). */
+  tabPage(): Promise<string>;
   /** Rows of certificates, requests and audit entries: "nothing written" is these unchanged. */
   counts(): Promise<{ certificates: number; requests: number; audit: number }>;
   close(): Promise<void>;
@@ -127,6 +130,13 @@ export async function startEstWorld(): Promise<EstWorld> {
       const certPath = join(await tempDir(), 'client.pem');
       await writeFile(certPath, cert);
       return { serial, commonName, certPath, keyPath: made.keyPath };
+    },
+    async tabPage() {
+      const client = new PageClient(service.url);
+      await client.signIn(token);
+      const page = await client.get(`/connectors/${CONNECTOR}/versions/${VERSION}`);
+      if (page.status !== 200) throw new Error(`the tab answered ${page.status}`);
+      return page.html;
     },
     async environments() {
       return (await call('GET', `${VERSION_PATH}/environments`, token)) as unknown as EnvironmentView[];

@@ -100,6 +100,14 @@ describe('ons-certs renew against the service (EST over mTLS)', () => {
       expect(line.certificate!.fingerprintSha256).toBe(
         renewed.fingerprint256.replaceAll(':', '').toLowerCase(),
       );
+      expect(line.certificates?.map((c) => [c.serial, c.current])).toEqual([
+        [serial, true],
+        [files.serial, false],
+      ]);
+      // On the tab: both, the new one current, each with its own switch.
+      const tab = await world.tabPage();
+      expect(tab).toContain(serial);
+      expect(tab).toContain(files.serial);
       expect(await verify(files.cert)).toContain(': OK');
       // The old one still valid: OpenSSL accepts it and it is neither disabled nor expired.
       expect(await readFile(`${files.cert}.previous`, 'utf8')).toBe(old);
