@@ -35,6 +35,8 @@ export interface TicketUpdateJob {
   operations: TicketOperation[];
   /** How many operations are done, so that a retry resumes after them. */
   done?: number;
+  /** How often GitHub rate-limited this job so far: a limit without a wait time backs off. */
+  rateLimited?: number;
   /** When the event that caused the update arrived (ms), for the pipeline's latency figures. */
   receivedAt?: number;
   /**

@@ -228,7 +228,13 @@ export interface BotHarness {
 
 /** The whole service (web and workers) on real PostgreSQL and Redis, with GitHub behind nock. */
 export async function startBot(
-  options: { dayMs?: number; env?: Record<string, string>; logger?: Logger } = {},
+  options: {
+    dayMs?: number;
+    env?: Record<string, string>;
+    logger?: Logger;
+    /** Probot's own Octokit, throttling and retries on, as in production (slower: ~1-3 s a write). */
+    productionOctokit?: boolean;
+  } = {},
 ): Promise<BotHarness> {
   const databaseUrl = await createPostgresDatabase();
   const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
@@ -254,7 +260,7 @@ export async function startBot(
   // TEST_LOG_LEVEL=debug shows what the service does while a test runs.
   const level = (process.env['TEST_LOG_LEVEL'] ?? 'silent') as Parameters<typeof createLogger>[0];
   const service = await startService(loadConfig(env), options.logger ?? createLogger(level), {
-    github: { Octokit: TestOctokit },
+    github: options.productionOctokit ? {} : { Octokit: TestOctokit },
     dayMs: options.dayMs ?? 24 * 3600_000,
   });
   const url = service.url;
