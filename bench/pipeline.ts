@@ -93,7 +93,9 @@ export async function runPipelineBenchmark(): Promise<string[]> {
   const p99 = percentile(best.latencies, 99);
   const p99Verdict = p99 < 1000 ? 'met' : 'MISSED';
   return [
-    ratioLine('pipeline.approve', best.perSecond / caOnly, 0.5, [
+    // No target on the ratio (issue 15): GitHub's write limit, not our CPU, is what limits
+    // approvals (bench/pipeline-throttled.ts); this shows the headroom and where the CPU goes.
+    ratioLine('pipeline.approve', best.perSecond / caOnly, undefined, [
       `${best.perSecond.toFixed(1)} approvals/s for ${APPROVALS} concurrent /approve deliveries, Octokit throttling OFF ` +
         "(internal capacity, not GitHub's allowed rate: see docs/performance.md); signed webhook POSTs over loopback, " +
         `PostgreSQL, Redis, a local stand-in for the GitHub API; best of ${ROUNDS} rounds`,
@@ -106,28 +108,25 @@ export async function runPipelineBenchmark(): Promise<string[]> {
       (r, i) =>
         `  round ${i + 1}: ${r.perSecond.toFixed(1)} approvals/s, p50 ${percentile(r.latencies, 50).toFixed(0)} ms, ` +
         `p99 ${percentile(r.latencies, 99).toFixed(0)} ms, service cores ${r.cpuCores.toFixed(2)} (${r.cpuByRole}; ${r.serversCores}; machine ${r.machineCores.toFixed(2)}); ` +
-        `reactions, labels and closing of all ${APPROVALS} done ${r.allDoneMs.toFixed(0)} ms after the first delivery`,
+        `labels and closing of all ${APPROVALS} done ${r.allDoneMs.toFixed(0)} ms after the first delivery`,
     ),
     `  where the time goes (best round, p50/p99 ms): ${best.breakdown}; per approval ${best.perApproval}`,
-    cpuBudgetLine(best, caOnly),
+    cpuLine(best, caOnly),
   ];
 }
 
 /**
- * Where the machine's CPU goes per approval, next to what the target leaves: at half the CA-only
- * rate, the machine's cores allow `cores / (0.5 × CA-only)` seconds of CPU per approval for
- * everything (service, PostgreSQL, Redis and this benchmark's own stand-in and client).
+ * Where the machine's CPU goes per approval: the service's processes, PostgreSQL, Redis and this
+ * benchmark's own stand-in and client, and the whole machine.
  */
-function cpuBudgetLine(best: RoundResult, caOnly: number): string {
+function cpuLine(best: RoundResult, caOnly: number): string {
   const parts = Object.entries(best.cpuMsPerApproval)
     .filter(([name]) => name !== 'machine')
     .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
     .join(', ');
-  const budget = (availableParallelism() * 1000) / (0.5 * caOnly);
   return (
     `  CPU per approval (best round, ms): ${parts}; the whole machine ${best.cpuMsPerApproval.machine!.toFixed(1)} ` +
-    `(the worker's includes the RSA-4096 signature, ~${(1000 / caOnly).toFixed(1)} ms on one core); ` +
-    `the target (${(0.5 * caOnly).toFixed(0)}/s on ${availableParallelism()} cores) allows ${budget.toFixed(1)}`
+    `(the worker's includes the RSA-4096 signature, ~${(1000 / caOnly).toFixed(1)} ms on one core)`
   );
 }
 
@@ -631,6 +630,8 @@ export interface StandIn {
   until(done: () => unknown, timeoutMs: number, what: string): Promise<void>;
   /** Requests answered so far. */
   count(): number;
+  /** A ticket's labels and state as the stand-in keeps them. */
+  ticket(issue: number): { labels: string[]; state: string; reason: string | null };
   /** When each mutating request (not GET) arrived, and whether it created a comment. */
   writes(): { at: number; comment: boolean; what: string }[];
   close(): Promise<void>;
@@ -645,6 +646,14 @@ export async function startStandIn(helpers: GitHubHelpers, yaml: string): Promis
   const at = (issue: number) => {
     let found = calls.get(issue);
     if (!found) calls.set(issue, (found = {}));
+    return found;
+  };
+  /** Each ticket's labels and state as GitHub would keep them (opened with certificate-approval). */
+  const issues = new Map<number, { labels: string[]; state: string; reason: string | null }>();
+  const issueOf = (number: number) => {
+    let found = issues.get(number);
+    if (!found)
+      issues.set(number, (found = { labels: ['certificate-approval'], state: 'open', reason: null }));
     return found;
   };
   const unexpected = new Map<string, number>();
@@ -689,18 +698,30 @@ export async function startStandIn(helpers: GitHubHelpers, yaml: string): Promis
         return json(201, { id: commentId++, body: text });
       }
       if (method === 'GET' && rest === '/comments') return json(200, []);
+      const ticket = issueOf(number);
+      const labelled = () => {
+        if (ticket.labels.includes('awaiting-approval')) at(number).labelled ??= arrived;
+        return ticket.labels.map((name) => ({ name }));
+      };
       if (method === 'POST' && rest === '/labels') {
         const labels = (JSON.parse(body) as { labels: string[] }).labels;
-        if (labels.includes('awaiting-approval')) at(number).labelled ??= arrived;
-        return json(
-          200,
-          labels.map((name) => ({ name })),
-        );
+        ticket.labels = [...new Set([...ticket.labels, ...labels])];
+        return json(200, labelled());
       }
-      if (method === 'DELETE' && rest.startsWith('/labels/')) return json(200, []);
+      if (method === 'DELETE' && rest.startsWith('/labels/')) {
+        const name = decodeURIComponent(rest.slice('/labels/'.length));
+        ticket.labels = ticket.labels.filter((l) => l !== name);
+        return json(200, labelled());
+      }
+      const shown = () => ({ number, state: ticket.state, state_reason: ticket.reason, labels: labelled() });
+      if (method === 'GET' && rest === '') return json(200, shown());
       if (method === 'PATCH' && rest === '') {
-        at(number).closed ??= arrived;
-        return json(200, { number, state: 'closed' });
+        const change = JSON.parse(body) as { labels?: string[]; state?: string; state_reason?: string };
+        if (change.labels) ticket.labels = change.labels;
+        if (change.state) ticket.state = change.state;
+        if (change.state_reason) ticket.reason = change.state_reason;
+        if (ticket.state === 'closed') at(number).closed ??= arrived;
+        return json(200, shown());
       }
     }
     const key = `${method} ${path}`;
@@ -751,6 +772,7 @@ export async function startStandIn(helpers: GitHubHelpers, yaml: string): Promis
       });
     },
     count: () => requests,
+    ticket: (number) => structuredClone(issueOf(number)),
     writes: () => writes,
     async close() {
       server.closeAllConnections();
