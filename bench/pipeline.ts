@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { Session } from 'node:inspector/promises';
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/database.ts';
 import { CA_DIR, loadTestCa } from '../test/helpers/fixtures.ts';
 import { caCertificatesPerSecond } from './ca.ts';
+import { machineBusyMs, processCpuMs, programCpuMs, SERVERS } from './cpu-by-part.ts';
 import { BENCH_DIR, percentile, ratioLine, tempDir } from './support.ts';
 
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 50);
@@ -25,8 +26,6 @@ const LAYOUT = process.env.BENCH_PIPELINE_LAYOUT === 'all' ? 'all' : 'web+worker
  */
 const WARM_UP = 20;
 const ROUNDS = 2;
-/** The servers whose CPU the benchmark reports beside the service's (process names in /proc). */
-const SERVERS = ['postgres', 'redis-server'];
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 export const CONNECTOR = 'hr_integration';
 export const APPROVER = { login: 'alice', id: 7001 };
@@ -419,13 +418,6 @@ async function readyLine(child: ChildProcess, role: string): Promise<string> {
   });
 }
 
-/** user + system CPU time of a process in ms, from /proc (clock ticks of 10 ms). */
-async function processCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /** The supplier (with the ticket author's login), its connector, and version 1.0 approved by Nedap. */
 export async function seed(base: string): Promise<void> {
   const post = async (path: string, token: string, body?: unknown) => {
@@ -506,34 +498,6 @@ async function redisCommands(): Promise<number> {
   } finally {
     redis.disconnect();
   }
-}
-
-/**
- * CPU time (ms) the machine's processes of these programs used so far (Linux /proc; backends
- * that ended meanwhile are not counted, so this is a lower bound). Zero where /proc is absent.
- */
-async function programCpuMs(names: string[]): Promise<Record<string, number>> {
-  const totals = Object.fromEntries(names.map((name) => [name, 0]));
-  const tick = 100; // USER_HZ: 100 on every Linux architecture Node runs on
-  const pids = await readdir('/proc').catch(() => [] as string[]);
-  await Promise.all(
-    pids
-      .filter((pid) => /^\d+$/.test(pid))
-      .map(async (pid) => {
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-        const name = /\(([^)]*)\)/.exec(stat)?.[1] ?? '';
-        if (!(name in totals)) return;
-        // Fields after the name: state is field 3, utime 14 and stime 15 (1-based, man proc).
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        totals[name]! += ((Number(fields[11]) + Number(fields[12])) * 1000) / tick;
-      }),
-  );
-  return totals;
-}
-
-/** CPU time (ms) all cores of the machine spent busy since boot: PostgreSQL and Redis too. */
-function machineBusyMs(): number {
-  return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
 }
 
 /** `count` staging customer codes TE1000, TE1001, TE1003, ... (TE1002 is development). */
