@@ -17,7 +17,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, skipArg, topArg] = process.argv.slice(2);
+const [file, skipArg, topArg] = process.argv.slice(3);
 if (!file) throw new Error('usage: cpu-profile-summary.ts <file.cpuprofile> [skip-seconds] [top]');
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
 const skipUs = Number(skipArg ?? 0) * 1e6;
