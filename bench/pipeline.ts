@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { Session } from 'node:inspector/promises';
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/database.ts';
 import { CA_DIR, loadTestCa } from '../test/helpers/fixtures.ts';
 import { caCertificatesPerSecond } from './ca.ts';
+import { machineBusyMs, processCpuMs, programCpuMs, SERVERS } from './cpu-by-part.ts';
 import { BENCH_DIR, percentile, ratioLine, tempDir } from './support.ts';
 
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 50);
@@ -25,8 +26,6 @@ const LAYOUT = process.env.BENCH_PIPELINE_LAYOUT === 'all' ? 'all' : 'web+worker
  */
 const WARM_UP = 20;
 const ROUNDS = 2;
-/** The servers whose CPU the benchmark reports beside the service's (process names in /proc). */
-const SERVERS = ['postgres', 'redis-server'];
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 export const CONNECTOR = 'hr_integration';
 export const APPROVER = { login: 'alice', id: 7001 };
@@ -93,7 +92,9 @@ export async function runPipelineBenchmark(): Promise<string[]> {
   const p99 = percentile(best.latencies, 99);
   const p99Verdict = p99 < 1000 ? 'met' : 'MISSED';
   return [
-    ratioLine('pipeline.approve', best.perSecond / caOnly, 0.5, [
+    // No target on the ratio (issue 15): GitHub's write limit, not our CPU, is what limits
+    // approvals (bench/pipeline-throttled.ts); this shows the headroom and where the CPU goes.
+    ratioLine('pipeline.approve', best.perSecond / caOnly, undefined, [
       `${best.perSecond.toFixed(1)} approvals/s for ${APPROVALS} concurrent /approve deliveries, Octokit throttling OFF ` +
         "(internal capacity, not GitHub's allowed rate: see docs/performance.md); signed webhook POSTs over loopback, " +
         `PostgreSQL, Redis, a local stand-in for the GitHub API; best of ${ROUNDS} rounds`,
@@ -106,28 +107,25 @@ export async function runPipelineBenchmark(): Promise<string[]> {
       (r, i) =>
         `  round ${i + 1}: ${r.perSecond.toFixed(1)} approvals/s, p50 ${percentile(r.latencies, 50).toFixed(0)} ms, ` +
         `p99 ${percentile(r.latencies, 99).toFixed(0)} ms, service cores ${r.cpuCores.toFixed(2)} (${r.cpuByRole}; ${r.serversCores}; machine ${r.machineCores.toFixed(2)}); ` +
-        `reactions, labels and closing of all ${APPROVALS} done ${r.allDoneMs.toFixed(0)} ms after the first delivery`,
+        `labels and closing of all ${APPROVALS} done ${r.allDoneMs.toFixed(0)} ms after the first delivery`,
     ),
     `  where the time goes (best round, p50/p99 ms): ${best.breakdown}; per approval ${best.perApproval}`,
-    cpuBudgetLine(best, caOnly),
+    cpuLine(best, caOnly),
   ];
 }
 
 /**
- * Where the machine's CPU goes per approval, next to what the target leaves: at half the CA-only
- * rate, the machine's cores allow `cores / (0.5 × CA-only)` seconds of CPU per approval for
- * everything (service, PostgreSQL, Redis and this benchmark's own stand-in and client).
+ * Where the machine's CPU goes per approval: the service's processes, PostgreSQL, Redis and this
+ * benchmark's own stand-in and client, and the whole machine.
  */
-function cpuBudgetLine(best: RoundResult, caOnly: number): string {
+function cpuLine(best: RoundResult, caOnly: number): string {
   const parts = Object.entries(best.cpuMsPerApproval)
     .filter(([name]) => name !== 'machine')
     .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
     .join(', ');
-  const budget = (availableParallelism() * 1000) / (0.5 * caOnly);
   return (
     `  CPU per approval (best round, ms): ${parts}; the whole machine ${best.cpuMsPerApproval.machine!.toFixed(1)} ` +
-    `(the worker's includes the RSA-4096 signature, ~${(1000 / caOnly).toFixed(1)} ms on one core); ` +
-    `the target (${(0.5 * caOnly).toFixed(0)}/s on ${availableParallelism()} cores) allows ${budget.toFixed(1)}`
+    `(the worker's includes the RSA-4096 signature, ~${(1000 / caOnly).toFixed(1)} ms on one core)`
   );
 }
 
@@ -420,13 +418,6 @@ async function readyLine(child: ChildProcess, role: string): Promise<string> {
   });
 }
 
-/** user + system CPU time of a process in ms, from /proc (clock ticks of 10 ms). */
-async function processCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /** The supplier (with the ticket author's login), its connector, and version 1.0 approved by Nedap. */
 export async function seed(base: string): Promise<void> {
   const post = async (path: string, token: string, body?: unknown) => {
@@ -507,34 +498,6 @@ async function redisCommands(): Promise<number> {
   } finally {
     redis.disconnect();
   }
-}
-
-/**
- * CPU time (ms) the machine's processes of these programs used so far (Linux /proc; backends
- * that ended meanwhile are not counted, so this is a lower bound). Zero where /proc is absent.
- */
-async function programCpuMs(names: string[]): Promise<Record<string, number>> {
-  const totals = Object.fromEntries(names.map((name) => [name, 0]));
-  const tick = 100; // USER_HZ: 100 on every Linux architecture Node runs on
-  const pids = await readdir('/proc').catch(() => [] as string[]);
-  await Promise.all(
-    pids
-      .filter((pid) => /^\d+$/.test(pid))
-      .map(async (pid) => {
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-        const name = /\(([^)]*)\)/.exec(stat)?.[1] ?? '';
-        if (!(name in totals)) return;
-        // Fields after the name: state is field 3, utime 14 and stime 15 (1-based, man proc).
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        totals[name]! += ((Number(fields[11]) + Number(fields[12])) * 1000) / tick;
-      }),
-  );
-  return totals;
-}
-
-/** CPU time (ms) all cores of the machine spent busy since boot: PostgreSQL and Redis too. */
-function machineBusyMs(): number {
-  return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
 }
 
 /** `count` staging customer codes TE1000, TE1001, TE1003, ... (TE1002 is development). */
@@ -631,6 +594,8 @@ export interface StandIn {
   until(done: () => unknown, timeoutMs: number, what: string): Promise<void>;
   /** Requests answered so far. */
   count(): number;
+  /** A ticket's labels and state as the stand-in keeps them. */
+  ticket(issue: number): { labels: string[]; state: string; reason: string | null };
   /** When each mutating request (not GET) arrived, and whether it created a comment. */
   writes(): { at: number; comment: boolean; what: string }[];
   close(): Promise<void>;
@@ -645,6 +610,14 @@ export async function startStandIn(helpers: GitHubHelpers, yaml: string): Promis
   const at = (issue: number) => {
     let found = calls.get(issue);
     if (!found) calls.set(issue, (found = {}));
+    return found;
+  };
+  /** Each ticket's labels and state as GitHub would keep them (opened with certificate-approval). */
+  const issues = new Map<number, { labels: string[]; state: string; reason: string | null }>();
+  const issueOf = (number: number) => {
+    let found = issues.get(number);
+    if (!found)
+      issues.set(number, (found = { labels: ['certificate-approval'], state: 'open', reason: null }));
     return found;
   };
   const unexpected = new Map<string, number>();
@@ -689,18 +662,30 @@ export async function startStandIn(helpers: GitHubHelpers, yaml: string): Promis
         return json(201, { id: commentId++, body: text });
       }
       if (method === 'GET' && rest === '/comments') return json(200, []);
+      const ticket = issueOf(number);
+      const labelled = () => {
+        if (ticket.labels.includes('awaiting-approval')) at(number).labelled ??= arrived;
+        return ticket.labels.map((name) => ({ name }));
+      };
       if (method === 'POST' && rest === '/labels') {
         const labels = (JSON.parse(body) as { labels: string[] }).labels;
-        if (labels.includes('awaiting-approval')) at(number).labelled ??= arrived;
-        return json(
-          200,
-          labels.map((name) => ({ name })),
-        );
+        ticket.labels = [...new Set([...ticket.labels, ...labels])];
+        return json(200, labelled());
       }
-      if (method === 'DELETE' && rest.startsWith('/labels/')) return json(200, []);
+      if (method === 'DELETE' && rest.startsWith('/labels/')) {
+        const name = decodeURIComponent(rest.slice('/labels/'.length));
+        ticket.labels = ticket.labels.filter((l) => l !== name);
+        return json(200, labelled());
+      }
+      const shown = () => ({ number, state: ticket.state, state_reason: ticket.reason, labels: labelled() });
+      if (method === 'GET' && rest === '') return json(200, shown());
       if (method === 'PATCH' && rest === '') {
-        at(number).closed ??= arrived;
-        return json(200, { number, state: 'closed' });
+        const change = JSON.parse(body) as { labels?: string[]; state?: string; state_reason?: string };
+        if (change.labels) ticket.labels = change.labels;
+        if (change.state) ticket.state = change.state;
+        if (change.state_reason) ticket.reason = change.state_reason;
+        if (ticket.state === 'closed') at(number).closed ??= arrived;
+        return json(200, shown());
       }
     }
     const key = `${method} ${path}`;
@@ -751,6 +736,7 @@ export async function startStandIn(helpers: GitHubHelpers, yaml: string): Promis
       });
     },
     count: () => requests,
+    ticket: (number) => structuredClone(issueOf(number)),
     writes: () => writes,
     async close() {
       server.closeAllConnections();

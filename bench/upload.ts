@@ -1,84 +1,112 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyPem } from '../src/ca/certificate-authority.ts';
-import { checkAndIssue } from '../src/ca/sign-csr.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/database.ts';
 import { benchCa } from './ca.ts';
+import { cpuSince, cpuSnapshot, type CpuSnapshot } from './cpu-by-part.ts';
 import { csrPool } from './csr-pool.ts';
-import { percentile, ratioLine, repeatFor, tempDir } from './support.ts';
+import { opensslRsa4096SignsPerSecond } from './openssl-speed.ts';
+import { deleteQueueKeys } from './pipeline.ts';
+import { percentile, ratioLine, tempDir } from './support.ts';
 import { freePort } from '../test/helpers/net.ts';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const COMMON_NAME = 'bench_connector-TE1002-upload';
-const UPLOADS = 600;
+/** Uploads per round, warm-up included: RSA-4096 CSRs, each with a key of its own. */
+const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 240);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const ROUNDS = 2;
 const WARM_UP = 20;
+/** Issue 15's target: uploads/s against `openssl speed rsa4096` sign/s on this 2-core machine. */
+const TARGET = 0.6;
+
+interface RoundResult {
+  perSecond: number;
+  latencies: number[];
+  /** CPU ms per upload by part: service, postgres, redis-server, machine. */
+  cpuMsPerUpload: Record<string, number>;
+}
 
 /**
- * CSR uploads per second through the HTTP API on a development line, end to end (HTTP, policy
- * with the database's key history, signing, PostgreSQL), against the CA-only rate of the same
- * CSRs measured in this run. The service runs as its own process, like `npm start`.
+ * CSR uploads per second through the HTTP API on a development line, end to end (HTTP, the
+ * CSR's checks with the database's key history, signing, PostgreSQL, the "certificate issued"
+ * e-mail's record and job in Redis), with the production workload: RSA-4096 CSRs, the default
+ * CSR_MIN_RSA_BITS and log level. Against `openssl speed rsa4096` sign/s measured in the same
+ * run (one core), with the machine's CPU per upload by part. The service runs as its own
+ * process, like `npm start`; BENCH_CPU_PROF=<dir> profiles it (written when it stops).
  */
 export async function runUploadBenchmark(): Promise<string[]> {
   const ca = await benchCa();
-  const csrs = await csrPool(COMMON_NAME, UPLOADS);
-  const context = { minRsaBits: 2048, connector: 'bench_connector', customerCode: 'TE1002' };
-  let i = 0;
-  const caOnlyRound = () =>
-    repeatFor(3, () => {
-      const result = checkAndIssue(csrs[i++ % csrs.length]!, context, ca, { now: new Date(), randomBytes });
-      if (!result.ok) throw new Error(JSON.stringify(result.violations));
-    });
+  const csrs = await csrPool(COMMON_NAME, UPLOADS, 4096);
 
   const dir = await tempDir();
   await writeFile(join(dir, 'ca.pem'), ca.chainPem);
   await writeFile(join(dir, 'ca.key'), privateKeyPem(ca.privateKey), { mode: 0o600 });
-  // Best of alternating rounds, like the CA benchmark: other tenants of the machine slow
-  // either side at random. Each upload round gets a fresh database, so the same CSRs serve.
-  let caOnly = 0;
-  let best: { perSecond: number; latencies: number[] } | undefined;
+  // Alternating rounds, best of each: other tenants of the machine slow either side at random.
+  // Each upload round gets a fresh database, so the same CSRs serve.
+  let signsPerSecond = 0;
+  const rounds: RoundResult[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    caOnly = Math.max(caOnly, caOnlyRound());
-    const result = await uploadRound(dir, csrs);
-    if (!best || result.perSecond > best.perSecond) best = result;
+    signsPerSecond = Math.max(signsPerSecond, await opensslRsa4096SignsPerSecond(3));
+    rounds.push(await uploadRound(dir, csrs));
   }
   agent.destroy();
-  const { perSecond, latencies } = best!;
+  const best = rounds.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  const signMs = 1000 / signsPerSecond;
+  const cpu = (r: RoundResult) =>
+    Object.entries(r.cpuMsPerUpload)
+      .map(([part, ms]) => `${part} ${ms.toFixed(1)}`)
+      .join(', ');
   return [
-    ratioLine('api.upload', perSecond / caOnly, 0.7, [
-      `${perSecond.toFixed(1)} uploads/s through PUT .../csr on a development line (service process using up to 2 cores: ` +
-        `signing on the thread pool; PostgreSQL; ${CONCURRENCY} concurrent clients; ${latencies.length} uploads; best of ${ROUNDS} rounds)`,
-      `CA-only ${caOnly.toFixed(1)} certificates/s for the same CSRs (1 core, best of ${ROUNDS} rounds)`,
-      `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+    ratioLine('api.upload', best.perSecond / signsPerSecond, TARGET, [
+      `${best.perSecond.toFixed(1)} uploads/s of RSA-4096 CSRs through PUT .../csr on a development line ` +
+        `(the service as one process with its default log level, signing and the key's primality test on libuv's pool; ` +
+        `PostgreSQL; Redis; ${CONCURRENCY} concurrent clients; ${best.latencies.length} uploads; best of ${ROUNDS} rounds)`,
+      `openssl speed rsa4096: ${signsPerSecond.toFixed(0)} signs/s on one core (${signMs.toFixed(2)} ms each; best of ${ROUNDS}), ` +
+        `${availableParallelism()} cores here`,
+      `latency p50 ${percentile(best.latencies, 50).toFixed(1)} ms, p99 ${percentile(best.latencies, 99).toFixed(1)} ms`,
+      `machine CPU per upload (ms): ${cpu(best)}, i.e. ${(best.cpuMsPerUpload.machine! / signMs).toFixed(1)} signatures' worth`,
     ]),
+    ...rounds.map(
+      (r, i) =>
+        `  round ${i + 1}: ${r.perSecond.toFixed(1)} uploads/s, p50 ${percentile(r.latencies, 50).toFixed(1)} ms; CPU per upload (ms): ${cpu(r)}`,
+    ),
   ];
 }
 
-async function uploadRound(dir: string, csrs: string[]): Promise<{ perSecond: number; latencies: number[] }> {
+async function uploadRound(dir: string, csrs: string[]): Promise<RoundResult> {
   const databaseUrl = await createPostgresDatabase();
   const port = await freePort();
+  const prefix = `bench-upload-${randomUUID()}`;
   const profile = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
     : [];
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(port),
+    DATA_DIR: dir,
+    DATABASE_URL: databaseUrl,
+    QUEUE_PREFIX: prefix,
+    CA_CERT_PATH: join(dir, 'ca.pem'),
+    CA_KEY_PATH: join(dir, 'ca.key'),
+    ADMIN_TOKEN,
+    LOG_FORMAT: 'json',
+  };
+  // The defaults, as in production: CSR_MIN_RSA_BITS 4096 and LOG_LEVEL info (a JSON line per
+  // request and e-mail on stderr, read and dropped here as a log collector would take it).
+  delete env['CSR_MIN_RSA_BITS'];
+  delete env['LOG_LEVEL'];
   const service = spawn(process.execPath, [...profile, 'bin/ons-certs.js', 'serve'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATA_DIR: dir,
-      DATABASE_URL: databaseUrl,
-      CA_CERT_PATH: join(dir, 'ca.pem'),
-      CA_KEY_PATH: join(dir, 'ca.key'),
-      ADMIN_TOKEN,
-      CSR_MIN_RSA_BITS: '2048',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let logBytes = 0;
+  service.stderr!.on('data', (chunk: Buffer) => (logBytes += chunk.length));
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForHealth(base);
@@ -99,12 +127,23 @@ async function uploadRound(dir: string, csrs: string[]): Promise<{ perSecond: nu
       );
     await uploadUntil(WARM_UP);
     const latencies: number[] = [];
+    const before: CpuSnapshot = await cpuSnapshot({ service: service.pid! });
+    const client = process.cpuUsage();
     const started = performance.now();
     await uploadUntil(csrs.length, latencies);
-    return { perSecond: latencies.length / ((performance.now() - started) / 1000), latencies };
+    const seconds = (performance.now() - started) / 1000;
+    const after = await cpuSnapshot({ service: service.pid! });
+    const { user, system } = process.cpuUsage(client);
+    const cpuMsPerUpload = {
+      ...cpuSince(before, after, latencies.length),
+      client: (user + system) / 1000 / latencies.length,
+    };
+    if (process.env.BENCH_DEBUG) console.log(`upload: ${logBytes} bytes of log`);
+    return { perSecond: latencies.length / seconds, latencies, cpuMsPerUpload };
   } finally {
     await stop(service);
     await dropPostgresDatabase(databaseUrl);
+    await deleteQueueKeys(prefix);
   }
 }
 

@@ -164,6 +164,7 @@ export async function startService(
           github: github && {
             appId: github.appId,
             octokitFor: (installationId) => github.probot.auth(installationId),
+            onRateLimited: (limit) => metrics.githubRateLimited.inc({ limit }),
           },
           mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom }, log),
           reminderDays: config.reminderDays,

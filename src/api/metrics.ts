@@ -19,6 +19,8 @@ export interface Metrics {
   authFailures: Counter<'kind'>;
   /** Attempts refused with 429 because their address had too many wrong tokens, by where. */
   authThrottled: Counter<'kind'>;
+  /** GitHub's rate-limit answers (403/429) to `github` jobs, by `limit`: `primary` or `secondary`. */
+  githubRateLimited: Counter<'limit'>;
 }
 
 /**
@@ -91,6 +93,13 @@ export function createMetrics(deps: {
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const githubRateLimited = new Counter({
+    name: 'ons_certs_github_rate_limited_total',
+    help: "GitHub's rate-limit answers (403/429) to github jobs, each delaying its job, by limit: primary or secondary",
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  });
+  for (const limit of ['primary', 'secondary']) githubRateLimited.inc({ limit }, 0);
   // Both kinds from the first scrape on, so that a rate() over them has a start.
   for (const kind of ['api_token', 'sign_in']) {
     authFailures.inc({ kind }, 0);
@@ -173,7 +182,15 @@ export function createMetrics(deps: {
     },
   });
 
-  return { registry, webhookDeliveries, signingSeconds, crlFailures, authFailures, authThrottled };
+  return {
+    registry,
+    webhookDeliveries,
+    signingSeconds,
+    crlFailures,
+    authFailures,
+    authThrottled,
+    githubRateLimited,
+  };
 }
 
 /** The value, or undefined when the work fails or takes longer than `ms`. */

@@ -4,7 +4,7 @@ import { writtenBeforeRequest } from '../core/comment-time.ts';
 import { parseTicketForm } from '../core/ticket-form.ts';
 import { mayDecide, type MayDecideInput } from '../core/may-approve.ts';
 import { addSigning, addTicketUpdate, promoteApproval, ticketUpdateId } from '../queue/enqueue.ts';
-import { LABELS, stateLabel, type InstallationTicket } from '../queue/jobs.ts';
+import { closeAs, LABELS, type InstallationTicket } from '../queue/jobs.ts';
 import { rejectRequest } from '../services/decide-request.ts';
 import { requestForCommand } from '../services/tickets.ts';
 import {
@@ -196,9 +196,8 @@ export async function handleComment(
         key: request.id,
         body: rejectedComment({ requestId: request.id, approver: approver.login, reason: command.reason }),
       },
-      { op: 'react', commentId: comment.id, content: '+1' },
-      stateLabel(LABELS.rejected, issue.labels),
-      { op: 'close', reason: 'not_planned' },
+      // No reaction on the /reject: the comment answers it; label and closing are one write.
+      closeAs(LABELS.rejected, 'not_planned'),
     ],
     receivedAt: Date.now(),
   });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createProbot, type Probot, type ProbotOctokit } from 'probot';
+import { createProbot, ProbotOctokit, type Probot } from 'probot';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 
@@ -14,6 +14,16 @@ export interface GitHubAppOptions {
   /** The GitHub API's base URL when it is neither github.com nor GHE_HOST (a local stand-in). */
   baseUrl?: string;
 }
+
+/**
+ * Probot's Octokit, except that its retry plugin leaves a 429 alone: it would send the request
+ * again after 1 s whatever `retry-after` says (a 403 it already leaves alone), while the `github`
+ * job waits as long as GitHub asks (src/core/github-retry.ts) and resumes where it was.
+ */
+export const AppOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+  ...options,
+  retry: { ...(options['retry'] as object), doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+}));
 
 /**
  * The Probot instance of our GitHub App, or undefined (and a log line saying why) when the app
@@ -51,7 +61,7 @@ export function createGitHubApp(
     },
     overrides: {
       log: log.child({ component: 'probot' }) as never,
-      ...(options.Octokit ? { Octokit: options.Octokit } : {}),
+      Octokit: options.Octokit ?? AppOctokit,
       ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     },
   });

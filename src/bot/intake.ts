@@ -4,6 +4,7 @@ import { parseTicketForm } from '../core/ticket-form.ts';
 import { certificateForRequest, consentFor } from '../db/repositories/certificates.ts';
 import { addApproval, addTicketUpdate, ticketUpdateId } from '../queue/enqueue.ts';
 import {
+  closeAs,
   LABELS,
   stateLabel,
   type ApprovalJob,
@@ -140,10 +141,7 @@ export async function takeInTicket(
       dashboardUrl: link,
       consent: consent ? { approver: consent.approverLogin, approvedAt: consent.approvedAt } : undefined,
     });
-    await reply('renewed', request.id, body, [
-      stateLabel(LABELS.approved, issue.labels),
-      { op: 'close', reason: 'completed' },
-    ]);
+    await reply('renewed', request.id, body, [closeAs(LABELS.approved, 'completed')]);
     return 'renewed';
   }
 

@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from 'probot';
-import type { InstallationTicket, TicketOperation } from '../queue/jobs.ts';
+import { withStateLabel, type InstallationTicket, type TicketOperation } from '../queue/jobs.ts';
 import { findMarker } from '../templates/ticket-comments.ts';
 
 export type InstallationOctokit = ProbotOctokit;
@@ -51,6 +51,23 @@ export async function runOperation(context: OperationContext, operation: TicketO
         }
       }
       return;
+    case 'state': {
+      // Read once at the time of writing, not from the payload of the event that queued this:
+      // labels set since then are kept.
+      const { data } = await octokit.rest.issues.get(issue);
+      const current = data.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean);
+      const labels = withStateLabel(current, operation.label);
+      const close = operation.close;
+      const closed = !close || (data.state === 'closed' && data.state_reason === close);
+      // Nothing to write: a retry after a PATCH whose answer was lost, or a redelivered job.
+      if (closed && sameSet(current, labels)) return;
+      await octokit.rest.issues.update({
+        ...issue,
+        labels,
+        ...(close ? { state: 'closed' as const, state_reason: close } : {}),
+      });
+      return;
+    }
     case 'close':
       await octokit.rest.issues.update({ ...issue, state: 'closed', state_reason: operation.reason });
       return;
@@ -63,6 +80,10 @@ export async function runOperation(context: OperationContext, operation: TicketO
       });
       return;
   }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 function repoOf(ticket: InstallationTicket): { owner: string; repo: string } {

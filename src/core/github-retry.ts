@@ -16,10 +16,15 @@ export interface GitHubFailureInput {
   jitter?: number;
   /** Transient failures tolerated before giving up; default {@link DEFAULT_MAX_TRANSIENT_ATTEMPTS}. */
   maxTransientAttempts?: number;
+  /**
+   * How often this job was rate-limited before (0 the first time): a limit that names no wait
+   * waits 60 s, then twice as long each time, up to {@link SECONDARY_MAX_DELAY_MS}.
+   */
+  rateLimitedBefore?: number;
 }
 
 export type GitHubFailureVerdict =
-  | { kind: 'rate_limited'; delayMs: number; until: Date; reason: string }
+  | { kind: 'rate_limited'; limit: 'primary' | 'secondary'; delayMs: number; until: Date; reason: string }
   | { kind: 'transient'; delayMs: number; reason: string }
   | { kind: 'permanent'; reason: string };
 
@@ -30,6 +35,8 @@ export const RATE_LIMIT_MIN_DELAY_MS = 1_000;
 export const RATE_LIMIT_MAX_DELAY_MS = 60 * 60_000;
 /** GitHub: without retry-after, "wait at least one minute" after a secondary rate limit. */
 export const SECONDARY_DEFAULT_DELAY_MS = 60_000;
+/** The longest wait for a limit that names none, however often it came (doubling from 60 s). */
+export const SECONDARY_MAX_DELAY_MS = 15 * 60_000;
 export const TRANSIENT_BASE_DELAY_MS = 1_000;
 export const TRANSIENT_MAX_DELAY_MS = 15 * 60_000;
 export const DEFAULT_MAX_TRANSIENT_ATTEMPTS = 8;
@@ -90,24 +97,34 @@ function rateLimit(input: GitHubFailureInput, said: string): GitHubFailureVerdic
     const wanted = Math.max(0, ...waits) + RATE_LIMIT_SLACK_MS;
     const delay = Math.min(Math.max(wanted, RATE_LIMIT_MIN_DELAY_MS), RATE_LIMIT_MAX_DELAY_MS);
     const capped = wanted > RATE_LIMIT_MAX_DELAY_MS ? ' (capped at 1 hour)' : '';
-    return rateLimited(now, delay, `GitHub's ${which} rate limit: ${signs.join(', ')}${capped}`);
+    return rateLimited(now, which, delay, `GitHub's ${which} rate limit: ${signs.join(', ')}${capped}`);
   }
   const message = input.message ?? '';
   if (exhausted || input.status === 429 || /rate limit|abuse/i.test(message)) {
     const name = exhausted || /secondary|abuse/i.test(message) ? `${which} rate limit` : 'rate limit';
+    // GitHub: "wait at least one minute", and longer while the limit keeps coming back.
+    const before = Math.max(0, Math.floor(input.rateLimitedBefore ?? 0) || 0);
+    const delay = Math.min(SECONDARY_DEFAULT_DELAY_MS * 2 ** Math.min(before, 10), SECONDARY_MAX_DELAY_MS);
+    const again = before > 0 ? ` (rate-limited ${before} time${before === 1 ? '' : 's'} before)` : '';
     return rateLimited(
       now,
-      SECONDARY_DEFAULT_DELAY_MS,
-      `GitHub's ${name} (${input.status}) without a readable wait time${said}`,
+      which,
+      delay,
+      `GitHub's ${name} (${input.status}) without a readable wait time${said}${again}`,
     );
   }
   return undefined;
 }
 
-function rateLimited(now: number, delayMs: number, what: string): GitHubFailureVerdict {
+function rateLimited(
+  now: number,
+  limit: 'primary' | 'secondary',
+  delayMs: number,
+  what: string,
+): GitHubFailureVerdict {
   const until = new Date(now + delayMs);
   const reason = `${what}; waiting ${Math.round(delayMs / 1000)} s, until ${iso(until.getTime())}`;
-  return { kind: 'rate_limited', delayMs, until, reason };
+  return { kind: 'rate_limited', limit, delayMs, until, reason };
 }
 
 function transient(input: GitHubFailureInput, what: string): GitHubFailureVerdict {

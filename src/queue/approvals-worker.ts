@@ -6,7 +6,7 @@ import { expireRequest } from '../services/tickets.ts';
 import { expiredComment } from '../templates/decision-comments.ts';
 import { reminderComment } from '../templates/ticket-comments.ts';
 import { addTicketUpdate, ticketUpdateId } from './enqueue.ts';
-import { LABELS, type ApprovalJob } from './jobs.ts';
+import { closeAs, LABELS, type ApprovalJob } from './jobs.ts';
 import type { Queues } from './queues.ts';
 
 export interface ApprovalsDeps {
@@ -43,8 +43,7 @@ export function processApproval(deps: ApprovalsDeps) {
             key: data.requestId,
             body: expiredComment({ requestId: data.requestId, expireDays: data.expireDays }),
           },
-          { op: 'labels', add: [LABELS.expired], remove: [LABELS.awaiting] },
-          { op: 'close', reason: 'not_planned' },
+          closeAs(LABELS.expired, 'not_planned'),
         ],
       });
       log.info('request expired: nobody decided in time');

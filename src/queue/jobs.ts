@@ -14,8 +14,20 @@ export type TicketOperation =
    */
   | { op: 'comment'; kind: CommentKind; key: string; body: string; edit?: boolean }
   | { op: 'labels'; add: string[]; remove: string[] }
-  | { op: 'close'; reason: 'completed' | 'not_planned' }
+  /**
+   * Leaves `label` as the ticket's only state label, keeping every label others set, and with
+   * `close` closes the ticket with that reason: one read of the issue, then at most ONE write
+   * (`PATCH /issues/{n}` with the whole label set, `state` and `state_reason`), none when the
+   * ticket already is so. Repeating it is harmless (a retry after a lost answer writes the same).
+   */
+  | { op: 'state'; label: string; close?: CloseReason }
+  /** Queued by earlier versions only (a decision is now one `state` operation); still carried out. */
+  | { op: 'close'; reason: CloseReason }
+  /** Queued by earlier versions only (decisions get no reaction: the comment answers); still carried out. */
   | { op: 'react'; commentId: number; content: '+1' | 'eyes' };
+
+/** GitHub's `state_reason` of a closed ticket. */
+export type CloseReason = 'completed' | 'not_planned';
 
 /** A job of the `github` queue: ordered operations on one ticket. */
 export interface TicketUpdateJob {
@@ -23,6 +35,8 @@ export interface TicketUpdateJob {
   operations: TicketOperation[];
   /** How many operations are done, so that a retry resumes after them. */
   done?: number;
+  /** How often GitHub rate-limited this job so far: a limit without a wait time backs off. */
+  rateLimited?: number;
   /** When the event that caused the update arrived (ms), for the pipeline's latency figures. */
   receivedAt?: number;
   /**
@@ -86,11 +100,30 @@ export const STATE_LABELS: string[] = [
 ];
 
 /**
- * Label operation that leaves `label` as the ticket's only state label, removing those of
- * `present` (the ticket's labels as last seen) that say otherwise: one call per label, so only
- * the ones there.
+ * The operation that leaves `label` as the ticket's only state label. When `present` (the
+ * ticket's labels in the webhook payload) has no other state label, adding it is one write and
+ * no read; otherwise it is a `state` operation (one read, one `PATCH` with the whole set).
  */
 export function stateLabel(label: string, present: readonly string[]): TicketOperation {
   const lower = new Set(present.map((l) => l.toLowerCase()));
-  return { op: 'labels', add: [label], remove: STATE_LABELS.filter((l) => l !== label && lower.has(l)) };
+  const others = STATE_LABELS.some((l) => l !== label && lower.has(l));
+  return others ? { op: 'state', label } : { op: 'labels', add: [label], remove: [] };
+}
+
+/**
+ * A decision's housekeeping: `label` as the only state label and the ticket closed with `reason`,
+ * in one write (see the `state` operation).
+ */
+export function closeAs(label: string, reason: CloseReason): TicketOperation {
+  return { op: 'state', label, close: reason };
+}
+
+/**
+ * The ticket's labels with `label` as the only state label: the labels others set are kept (in
+ * their order), ours are replaced. Compared without case, as GitHub does.
+ */
+export function withStateLabel(current: readonly string[], label: string): string[] {
+  const ours = new Set(STATE_LABELS.map((l) => l.toLowerCase()));
+  const kept = current.filter((l) => !ours.has(l.toLowerCase()));
+  return [...kept, label];
 }

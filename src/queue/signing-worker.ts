@@ -10,7 +10,7 @@ import {
   refusalReply,
 } from '../templates/decision-comments.ts';
 import { addTicketUpdate, promoteApproval, ticketUpdateId } from './enqueue.ts';
-import { LABELS, type SigningJob } from './jobs.ts';
+import { closeAs, LABELS, type SigningJob } from './jobs.ts';
 import type { Queues } from './queues.ts';
 
 export interface SigningDeps {
@@ -24,9 +24,9 @@ export interface SigningDeps {
 
 /**
  * Signs an approved request and queues its report on the ticket: the PEM comment first, then
- * the reaction, the label and closing. Signing is idempotent (`alreadySigned`), so a worker
- * that dies after signing and before queueing the report re-runs this job harmlessly, and the
- * report's job id keeps it to one comment.
+ * the label and closing in one write (no reaction: the comment answers the `/approve`). Signing
+ * is idempotent (`alreadySigned`), so a worker that dies after signing and before queueing the
+ * report re-runs this job harmlessly, and the report's job id keeps it to one comment.
  */
 export function processSigning(deps: SigningDeps) {
   return async (job: Job<SigningJob>): Promise<{ outcome: string }> => {
@@ -73,14 +73,10 @@ export function processSigning(deps: SigningDeps) {
       ticket: data.ticket,
       operations: [{ op: 'comment', kind: 'approved', key: data.requestId, body }],
       receivedAt: data.receivedAt,
-      // The certificate first; the reaction, label and closing after other tickets' certificates.
+      // The certificate first; the label and closing (one write) after other tickets' certificates.
       followUp: {
         jobId: `${ticketUpdateId('approved', data.requestId)}-after`,
-        operations: [
-          { op: 'react', commentId: data.commentId, content: '+1' },
-          { op: 'labels', add: [LABELS.approved], remove: [LABELS.awaiting] },
-          { op: 'close', reason: 'completed' },
-        ],
+        operations: [closeAs(LABELS.approved, 'completed')],
       },
     });
     await promoteApproval(deps.queues, data.requestId);

@@ -24,6 +24,8 @@ export interface TicketUpdateDeps {
   appId: number;
   log: Logger;
   random?: () => number;
+  /** Called for each rate limit GitHub answers (a /metrics counter). */
+  onRateLimited?: (limit: 'primary' | 'secondary') => void;
 }
 
 /**
@@ -46,10 +48,6 @@ export function processTicketUpdate(deps: TicketUpdateDeps) {
       }
       await addFollowUp(deps.queues, job.data);
     } catch (error) {
-      // Progress is saved when a step fails, not after each step (Redis round trips on the hot
-      // path). A worker that dies mid-way repeats steps on the next attempt: each is harmless
-      // to repeat, and a comment is looked for before it is posted again.
-      await job.updateData({ ...job.data, done }).catch(() => undefined);
       const failure = error as {
         status?: number;
         response?: { headers?: Record<string, string> };
@@ -62,12 +60,20 @@ export function processTicketUpdate(deps: TicketUpdateDeps) {
         now: Date.now(),
         attempt: job.attemptsMade + 1,
         jitter: (deps.random ?? Math.random)(),
+        rateLimitedBefore: job.data.rateLimited ?? 0,
       });
+      const rateLimited = (job.data.rateLimited ?? 0) + (verdict.kind === 'rate_limited' ? 1 : 0);
+      // Progress is saved when a step fails, not after each step (Redis round trips on the hot
+      // path). A worker that dies mid-way repeats steps on the next attempt: each is harmless
+      // to repeat, and a comment is looked for before it is posted again.
+      await job.updateData({ ...job.data, done, rateLimited }).catch(() => undefined);
       const step =
         done < operations.length
           ? `${operations[done]!.op} ${done + 1} of ${operations.length}`
           : 'queueing the follow-up';
       if (verdict.kind === 'rate_limited') {
+        deps.onRateLimited?.(verdict.limit);
+        // Delayed, not failed: no attempt is used up, however long GitHub keeps saying wait.
         log.warn({ until: verdict.until }, `${step}: ${verdict.reason}`);
         await job.moveToDelayed(Date.now() + verdict.delayMs, token);
         throw new DelayedError(verdict.reason);

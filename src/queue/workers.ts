@@ -21,7 +21,13 @@ export interface WorkerDeps {
   publicUrl: string;
   dayMs: number;
   /** The GitHub App; without it the `github` queue is not worked (its jobs wait for a worker that has it). */
-  github: { appId: number; octokitFor: OctokitForInstallation } | undefined;
+  github:
+    | {
+        appId: number;
+        octokitFor: OctokitForInstallation;
+        onRateLimited?: (limit: 'primary' | 'secondary') => void;
+      }
+    | undefined;
   /** How many `github` jobs run at once; GitHub's secondary limits favour few. */
   githubConcurrency?: number;
   signingConcurrency?: number;

@@ -1,8 +1,10 @@
+import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertGitHubDone,
   LINES,
   pemIn,
+  quietFor,
   startBotWorld,
   verifyAgainstCa,
   type BotWorld,
@@ -63,10 +65,7 @@ describe('a ticket from request to certificate', () => {
         posted.push(body);
         return body.includes('ons-certs:approved:');
       });
-      const reaction = github.reaction(9000 + number);
-      const label = github.labels(number, ['approved']);
-      const unlabel = github.removeLabel(number, 'awaiting-approval');
-      const close = github.close(number, 'completed');
+      const decided = github.decided(number, 'approved', 'completed');
       const approve = await world.bot.deliver(
         'issue_comment',
         commentEvent(
@@ -75,9 +74,7 @@ describe('a ticket from request to certificate', () => {
         ),
       );
       expect(approve.status).toBe(200);
-      await eventually(() =>
-        expect([config2, approved, reaction, label, unlabel, close].every((s) => s.isDone())).toBe(true),
-      );
+      await eventually(() => expect([config2, approved, ...decided].every((s) => s.isDone())).toBe(true));
       const pem = pemIn(posted[0] ?? '');
       expect(await verifyAgainstCa(world.bot.url, pem)).toContain('OK');
       expect(posted[0]).toContain('alice');
@@ -88,4 +85,55 @@ describe('a ticket from request to certificate', () => {
       expect(posted[0]).toContain(signed?.certificate?.serial);
     },
   );
+});
+
+describe("GitHub's write limit goes to certificates", () => {
+  it("a ticket's whole life is 4 writes: intake comment and label, then the approval's 2", async () => {
+    const writes: string[] = [];
+    /** Records each request that is not a read (GitHub's ~80 a minute are counted on these). */
+    const counted = (scope: nock.Scope) =>
+      scope.on('request', (req: { method?: string; path?: string }) => {
+        if (req.method !== 'GET') writes.push(`${req.method} ${req.path}`);
+      });
+    const { csr } = await makeCsr('hr_integration-TE1235-writes');
+    const issue = {
+      number: 13,
+      body: ticketBody({ connector: 'hr_integration', version: '1.0', customerCode: 'TE1235', csr }),
+    };
+    const intake = [
+      github.config(APPROVERS_YAML),
+      github.comment(13, (b) => b.includes('ons-certs:approval-request:')),
+      github.labels(13, ['awaiting-approval']),
+    ].map(counted);
+    await world.bot.deliver('issues', issueEvent('opened', issue));
+    await eventually(() => expect(intake.every((s) => s.isDone())).toBe(true));
+    await quietFor(300);
+    expect(writes).toEqual([
+      'POST /repos/nedap-ons/support/issues/13/comments',
+      'POST /repos/nedap-ons/support/issues/13/labels',
+    ]);
+
+    writes.length = 0;
+    const approval = [
+      github.config(APPROVERS_YAML),
+      github.comment(13, (b) => b.includes('ons-certs:approved:')),
+      ...github.decided(13, 'approved', 'completed'),
+    ].map(counted);
+    const labelled = { ...issue, labels: ['certificate-approval', 'awaiting-approval'] };
+    const approve = commentEvent(labelled, {
+      id: 1301,
+      body: '/approve',
+      user: { login: 'alice', id: 7001 },
+    });
+    await world.bot.deliver('issue_comment', approve);
+    await eventually(() => expect(approval.every((s) => s.isDone())).toBe(true));
+    // Anything more (a reaction, a label call) would be tried now and refused (assertGitHubDone).
+    await quietFor(500);
+    // The PEM comment, then one PATCH with the labels, state and state_reason; no reaction.
+    expect(writes).toEqual([
+      'POST /repos/nedap-ons/support/issues/13/comments',
+      'PATCH /repos/nedap-ons/support/issues/13',
+    ]);
+    expect((await world.line('TE1235'))?.request?.state).toBe('signed');
+  });
 });

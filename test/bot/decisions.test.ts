@@ -30,10 +30,8 @@ describe('rejecting', () => {
         posted = body;
         return body.includes('ons-certs:rejected:');
       }),
-      github.reaction(2101),
-      github.labels(21, ['rejected']),
-      github.removeLabel(21, 'awaiting-approval'),
-      github.close(21, 'not_planned'),
+      // Support's own label, set since the ticket was opened, stays; ours is replaced.
+      ...github.decided(21, 'rejected', 'not_planned', ['certificate-approval', 'customer-waiting']),
     ];
     expect((await world.comment(issue, 2101, '/reject too broad: @bob please check', alice)).status).toBe(
       200,
@@ -64,10 +62,7 @@ describe('renewal', () => {
     const first = [
       github.config(APPROVERS_YAML),
       github.comment(23, (b) => b.includes('ons-certs:approved:')),
-      github.reaction(2301),
-      github.labels(23, ['approved']),
-      github.removeLabel(23, 'awaiting-approval'),
-      github.close(23, 'completed'),
+      ...github.decided(23, 'approved', 'completed'),
     ];
     await world.comment(issue, 2301, '/approve', { login: 'mallory', id: 7002 });
     await eventually(() => expect(first.every((s) => s.isDone())).toBe(true));
@@ -80,8 +75,8 @@ describe('renewal', () => {
         posted = body;
         return body.includes('ons-certs:renewed:');
       }),
-      github.labels(24, ['approved']),
-      github.close(24, 'completed'),
+      github.getIssue(24, ['certificate-approval']),
+      github.updateIssue(24, ['certificate-approval', 'approved'], 'completed'),
     ];
     const ticket = {
       number: 24,
@@ -174,10 +169,7 @@ describe('refused commands change nothing', () => {
       github.config(APPROVERS_YAML),
       github.teamMember('zorggroep-oost', 'certificate-approvers', 'dave', true),
       github.comment(31, (body) => body.includes('ons-certs:approved:') && body.includes('dave')),
-      github.reaction(3302),
-      github.labels(31, ['approved']),
-      github.removeLabel(31, 'awaiting-approval'),
-      github.close(31, 'completed'),
+      ...github.decided(31, 'approved', 'completed'),
     ];
     await world.comment(teamIssue, 3302, '/approve', { login: 'dave', id: 7004 });
     await eventually(() => expect(approved.every((s) => s.isDone())).toBe(true));

@@ -203,8 +203,9 @@ describe('the same ticket again', () => {
     const scopes = [
       github.config(APPROVERS_YAML),
       github.comment(53, (b) => b.includes('ons-certs:approval-request:')),
-      github.labels(53, ['awaiting-approval']),
-      github.removeLabel(53, 'needs-info'),
+      // needs-info goes and awaiting-approval comes in one write, after one read of the labels.
+      github.getIssue(53, ['certificate-approval', 'needs-info']),
+      github.updateIssue(53, ['certificate-approval', 'awaiting-approval']),
     ];
     const edited = issueEvent('edited', {
       number: 53,

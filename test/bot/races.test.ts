@@ -20,14 +20,9 @@ afterEach(assertGitHubDone);
 const alice = { login: 'alice', id: 7001 };
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-/** The rest of an approval after the PEM comment: reaction, labels, closing. */
-function afterPem(number: number, commentId?: number) {
-  return [
-    commentId === undefined ? github.anyReaction() : github.reaction(commentId),
-    github.labels(number, ['approved']),
-    github.removeLabel(number, 'awaiting-approval'),
-    github.close(number, 'completed'),
-  ];
+/** The rest of an approval after the PEM comment: the ticket read, then labels and closing in one PATCH. */
+function afterPem(number: number) {
+  return github.decided(number, 'approved', 'completed');
 }
 
 describe('duplicates and races', () => {
@@ -69,7 +64,7 @@ describe('duplicates and races', () => {
     const scopes = [
       github.config(APPROVERS_YAML),
       github.comment(62, (b) => b.includes('ons-certs:approved:')),
-      ...afterPem(62, 6201),
+      ...afterPem(62),
     ];
     const { commentEvent } = await import('../helpers/github.ts');
     const event = commentEvent(issue, { id: 6201, body: '/approve', user: alice });
@@ -90,7 +85,7 @@ describe('duplicates and races', () => {
       failed,
       github.listComments(63),
       github.comment(63, (b) => b.includes('ons-certs:approved:')),
-      ...afterPem(63, 6301),
+      ...afterPem(63),
     ];
     await world.comment(issue, 6301, '/approve', { login: 'mallory', id: 7002 });
     await eventually(() => expect(scopes.every((s) => s.isDone())).toBe(true), 15_000);
@@ -106,7 +101,7 @@ describe('duplicates and races', () => {
       limited,
       github.listComments(64),
       github.comment(64, (b) => b.includes('ons-certs:approved:')),
-      ...afterPem(64, 6401),
+      ...afterPem(64),
     ];
     const started = Date.now();
     await world.comment(issue, 6401, '/approve', { login: 'mallory', id: 7002 });
@@ -116,7 +111,7 @@ describe('duplicates and races', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
   });
 
-  it('a comment already posted by an attempt that then failed is not posted again', async () => {
+  it('a PATCH whose answer was lost is not sent again, nor the PEM comment posted again', async () => {
     const { issue } = await world.openTicket(65, 'TE1235');
     let pemBody = '';
     const scopes = [
@@ -125,18 +120,22 @@ describe('duplicates and races', () => {
         pemBody = b;
         return b.includes('ons-certs:approved:');
       }),
-      // The reaction fails once: the retry resumes there and does not post the PEM again.
+      github.getIssue(65, ['certificate-approval', 'awaiting-approval']),
+      // GitHub carried the PATCH out, but the connection broke before its answer arrived.
       nock(API)
-        .post(`/repos/${OWNER}/${REPO}/issues/comments/6501/reactions`)
-        .reply(502, { message: 'Bad gateway' }),
-      ...afterPem(65, 6501),
+        .patch(`/repos/${OWNER}/${REPO}/issues/65`)
+        .replyWithError({ code: 'ECONNRESET', message: 'socket hang up' }),
+      // The retry reads the ticket, sees it labelled and closed already, and writes nothing.
+      github.getIssue(65, ['certificate-approval', 'approved'], { state: 'closed', reason: 'completed' }),
     ];
     await world.comment(issue, 6501, '/approve', alice);
     await eventually(() => expect(scopes.every((s) => s.isDone())).toBe(true), 15_000);
     expect(pemBody).toContain('BEGIN CERTIFICATE');
+    // A second PATCH or PEM comment would be tried now, and refused by nock (assertGitHubDone).
+    await quietFor(500);
   });
 
-  it("two tickets approved at once: both certificates are posted before either ticket's reaction, labels and closing", async () => {
+  it("two tickets approved at once: both certificates are posted before either ticket's labels and closing", async () => {
     const tickets = [
       { number: 68, code: 'TE1236', commentId: 6801 },
       { number: 69, code: 'CF1235', commentId: 6901 },
@@ -148,7 +147,7 @@ describe('duplicates and races', () => {
     const scopes = tickets.flatMap((t) => [
       github.config(APPROVERS_YAML),
       record(`pem ${t.number}`)(github.comment(t.number, (b) => b.includes('ons-certs:approved:'))),
-      ...afterPem(t.number, t.commentId).map(record(`after ${t.number}`)),
+      ...afterPem(t.number).map(record(`after ${t.number}`)),
     ]);
     const connection = redisConnection(REDIS_URL);
     const githubQueue = new Queue('github', { connection, prefix: world.bot.env['QUEUE_PREFIX'] });
@@ -162,7 +161,7 @@ describe('duplicates and races', () => {
       await githubQueue.resume();
       await eventually(() => expect(scopes.every((s) => s.isDone())).toBe(true));
       expect(calls.slice(0, 2).sort()).toEqual(['pem 68', 'pem 69']);
-      expect(calls.slice(2)).toHaveLength(8);
+      expect(calls.slice(2)).toHaveLength(4);
       // The follow-ups were jobs of their own, behind those without a priority.
       const requestId = (await world.line('TE1236'))?.request?.id ?? '';
       const followUp = await githubQueue.getJob(`github-approved-${requestId}-after`);
@@ -235,7 +234,7 @@ describe('a worker that dies between signing and commenting', () => {
         github.comment(66, (b) => b.includes('ons-certs:approval-request:')),
         github.labels(66, ['awaiting-approval']),
         github.comment(66, (b) => b.includes('ons-certs:approved:')),
-        ...afterPem(66, 6601),
+        ...afterPem(66),
       ];
       const worker = await startBot({
         env: { WORKERS: 'worker', QUEUE_PREFIX: prefix, DATABASE_URL: web.env['DATABASE_URL'] ?? '' },

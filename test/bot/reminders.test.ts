@@ -38,9 +38,7 @@ describe('a request nobody answers', () => {
         expiredAt = Date.now() - asked;
         return body.includes('ons-certs:expired:') && body.includes('3 days');
       }),
-      github.labels(71, ['expired']),
-      github.removeLabel(71, 'awaiting-approval'),
-      github.close(71, 'not_planned'),
+      ...github.decided(71, 'expired', 'not_planned'),
     ];
     await eventually(() => expect([...reminders, ...expiry].every((s) => s.isDone())).toBe(true), 10_000);
     // Each at its time, not before: days 1 and 2, expiry at day 3.
@@ -62,10 +60,7 @@ describe('a request nobody answers', () => {
     const decided = [
       github.config(SHORT),
       github.comment(72, (b) => b.includes('ons-certs:rejected:')),
-      github.reaction(7201),
-      github.labels(72, ['rejected']),
-      github.removeLabel(72, 'awaiting-approval'),
-      github.close(72, 'not_planned'),
+      ...github.decided(72, 'rejected', 'not_planned'),
     ];
     await world.comment(issue, 7201, '/reject wrong organisation', { login: 'alice', id: 7001 });
     await eventually(() => expect(decided.every((s) => s.isDone())).toBe(true));

@@ -29,15 +29,12 @@ afterEach(assertGitHubDone);
 
 const alice = { login: 'alice', id: 7001 };
 
-/** What an approval does on the ticket: the PEM comment, then reaction, labels and closing. */
-function approvalUpdates(number: number, commentId: number) {
+/** What an approval does on the ticket: the PEM comment, then one read and one PATCH (labels, closing). */
+function approvalUpdates(number: number) {
   return [
     github.config(APPROVERS_YAML),
     github.comment(number, (b) => b.includes('ons-certs:approved:') && b.includes('BEGIN CERTIFICATE')),
-    github.reaction(commentId),
-    github.labels(number, ['approved']),
-    github.removeLabel(number, 'awaiting-approval'),
-    github.close(number, 'completed'),
+    ...github.decided(number, 'approved', 'completed'),
   ];
 }
 
@@ -74,7 +71,7 @@ describe('a comment acts at most once, whatever delivery brings it', () => {
   it('the same signed /approve under a new delivery id: answered 200, no reply, one certificate', async () => {
     const { issue } = await world.openTicket(81, 'TE1234');
     const event = commentEvent(issue, { id: 8101, body: '/approve', user: alice });
-    const updates = approvalUpdates(81, 8101);
+    const updates = approvalUpdates(81);
     expect((await world.bot.deliver('issue_comment', event, 'delivery-81')).status).toBe(200);
     await eventually(() => expect(updates.every((s) => s.isDone())).toBe(true), 20_000);
     expect((await world.line('TE1234'))?.request?.state).toBe('signed');
@@ -104,7 +101,7 @@ describe('a comment acts at most once, whatever delivery brings it', () => {
     expect(broken.isDone()).toBe(true);
     expect((await world.line('CF1234'))?.request?.state).toBe('awaiting_approval');
 
-    const updates = approvalUpdates(82, 8201);
+    const updates = approvalUpdates(82);
     expect((await world.bot.deliver('issue_comment', event, 'delivery-82')).status).toBe(200);
     await eventually(() => expect(updates.every((s) => s.isDone())).toBe(true), 20_000);
     expect((await world.line('CF1234'))?.request?.state).toBe('signed');
@@ -119,10 +116,7 @@ describe('a comment written before the request it would decide cannot decide it'
     const rejected = [
       github.config(APPROVERS_YAML),
       github.comment(83, (b) => b.includes('ons-certs:rejected:')),
-      github.reaction(8301),
-      github.labels(83, ['rejected']),
-      github.removeLabel(83, 'awaiting-approval'),
-      github.close(83, 'not_planned'),
+      ...github.decided(83, 'rejected', 'not_planned'),
     ];
     expect((await world.bot.deliver('issue_comment', rejection)).status).toBe(200);
     await eventually(() => expect(rejected.every((s) => s.isDone())).toBe(true));
@@ -140,8 +134,8 @@ describe('a comment written before the request it would decide cannot decide it'
     const asked = [
       github.config(APPROVERS_YAML),
       github.comment(83, (b) => b.includes('ons-certs:approval-request:')),
-      github.labels(83, ['awaiting-approval']),
-      github.removeLabel(83, 'rejected'),
+      github.getIssue(83, ['certificate-approval', 'rejected']),
+      github.updateIssue(83, ['certificate-approval', 'awaiting-approval']),
     ];
     expect((await world.bot.deliver('issues', issueEvent('edited', reopened))).status).toBe(200);
     await eventually(() => expect(asked.every((s) => s.isDone())).toBe(true));
@@ -168,7 +162,7 @@ describe('a comment written before the request it would decide cannot decide it'
     expect(await certificatesOf(83)).toBe(0);
 
     // Written now, after the new request was made: it decides.
-    const updates = approvalUpdates(83, 8303);
+    const updates = approvalUpdates(83);
     await world.comment(now, 8303, '/approve', alice);
     await eventually(() => expect(updates.every((s) => s.isDone())).toBe(true), 20_000);
     expect((await requestsOf(83)).map((r) => r.state)).toEqual(['rejected', 'signed']);

@@ -125,6 +125,27 @@ describe('classifyGitHubFailure: rate limits', () => {
     );
   });
 
+  it('backs off a limit without a wait time that keeps coming: 60 s, 120 s, 240 s, … at most 15 min', () => {
+    const secondary = { status: 403, message: 'You have exceeded a secondary rate limit.' };
+    const delays = [0, 1, 2, 3, 4, 5, 40].map((n) =>
+      delayOf(classify({ ...secondary, rateLimitedBefore: n })),
+    );
+    expect(delays).toEqual([60_000, 120_000, 240_000, 480_000, 900_000, 900_000, 900_000]);
+    expect(classify({ ...secondary, rateLimitedBefore: 2 }).reason).toContain('rate-limited 2 times before');
+    // retry-after is GitHub's word and is followed as is, however often the job was limited.
+    expect(delayOf(classify({ status: 429, headers: { 'retry-after': '5' }, rateLimitedBefore: 7 }))).toBe(
+      6_000,
+    );
+    // Nonsense counts as never before.
+    expect(delayOf(classify({ ...secondary, rateLimitedBefore: -3 }))).toBe(60_000);
+    expect(delayOf(classify({ ...secondary, rateLimitedBefore: NaN }))).toBe(60_000);
+  });
+
+  it('says which limit it was, for the metric', () => {
+    expect(classify({ status: 403, headers: { 'retry-after': '1' } })).toMatchObject({ limit: 'secondary' });
+    expect(classify({ status: 429, headers: exhausted(10) })).toMatchObject({ limit: 'primary' });
+  });
+
   it('does not count rate limits against the attempt limit', () => {
     expect(classify({ status: 429, headers: { 'retry-after': '5' }, attempt: 50 }).kind).toBe('rate_limited');
   });

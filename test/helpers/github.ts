@@ -168,32 +168,44 @@ export const github = {
         200,
         labels.map((name) => ({ name })),
       ),
-  removeLabel: (issue: number, label: string) =>
+  /** `GET /issues/{n}`: the ticket read (once) before its labels and state are written. */
+  getIssue: (
+    issue: number,
+    labels: string[],
+    state: { state: 'open' | 'closed'; reason?: string } = { state: 'open' },
+  ) =>
     nock(API)
-      .delete(`${ISSUE}/${issue}/labels/${encodeURIComponent(label)}`)
-      .reply(200, []),
-  close: (issue: number, reason: 'completed' | 'not_planned') =>
+      .get(`${ISSUE}/${issue}`)
+      .reply(200, {
+        number: issue,
+        state: state.state,
+        state_reason: state.reason ?? null,
+        labels: labels.map((name, i) => ({ id: i + 1, name })),
+      }),
+  /**
+   * `PATCH /issues/{n}` with exactly this whole label set and, with `close`, `state: closed` and
+   * that `state_reason` (without it, no state at all): one write for labels and closing.
+   */
+  updateIssue: (issue: number, labels: string[], close?: 'completed' | 'not_planned') =>
     nock(API)
-      .patch(
-        `${ISSUE}/${issue}`,
-        (b: { state: string; state_reason: string }) => b.state === 'closed' && b.state_reason === reason,
-      )
-      .reply(200, { number: issue, state: 'closed' }),
-  /** A reaction on whichever comment (of concurrent ones) the bot acted on. */
-  anyReaction: (content = '+1') =>
-    nock(API)
-      .post(
-        /\/repos\/nedap-ons\/support\/issues\/comments\/\d+\/reactions/,
-        (b: { content: string }) => b.content === content,
-      )
-      .reply(201, { id: 1, content }),
-  reaction: (commentId: number, content = '+1') =>
-    nock(API)
-      .post(
-        `/repos/${OWNER}/${REPO}/issues/comments/${commentId}/reactions`,
-        (b: { content: string }) => b.content === content,
-      )
-      .reply(201, { id: 1, content }),
+      .patch(`${ISSUE}/${issue}`, (b: { labels?: string[]; state?: string; state_reason?: string }) => {
+        const state = close ? b.state === 'closed' && b.state_reason === close : b.state === undefined;
+        return Array.isArray(b.labels) && sameSet(b.labels, labels) && state;
+      })
+      .reply(200, { number: issue, state: close ? 'closed' : 'open' }),
+  /**
+   * A decision's housekeeping after its comment: the ticket read once, then one PATCH that
+   * replaces our state label with `label` (keeping `others`' labels) and closes it.
+   */
+  decided: (
+    issue: number,
+    label: 'approved' | 'rejected' | 'expired',
+    close: 'completed' | 'not_planned',
+    others: string[] = ['certificate-approval'],
+  ) => [
+    github.getIssue(issue, [...others, 'awaiting-approval']),
+    github.updateIssue(issue, [...others, label], close),
+  ],
   teamMember: (org: string, team: string, login: string, member: boolean) =>
     nock(API)
       .get(`/orgs/${org}/teams/${team}/memberships/${login}`)
@@ -216,7 +228,13 @@ export interface BotHarness {
 
 /** The whole service (web and workers) on real PostgreSQL and Redis, with GitHub behind nock. */
 export async function startBot(
-  options: { dayMs?: number; env?: Record<string, string>; logger?: Logger } = {},
+  options: {
+    dayMs?: number;
+    env?: Record<string, string>;
+    logger?: Logger;
+    /** Probot's own Octokit, throttling and retries on, as in production (slower: ~1-3 s a write). */
+    productionOctokit?: boolean;
+  } = {},
 ): Promise<BotHarness> {
   const databaseUrl = await createPostgresDatabase();
   const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
@@ -242,7 +260,7 @@ export async function startBot(
   // TEST_LOG_LEVEL=debug shows what the service does while a test runs.
   const level = (process.env['TEST_LOG_LEVEL'] ?? 'silent') as Parameters<typeof createLogger>[0];
   const service = await startService(loadConfig(env), options.logger ?? createLogger(level), {
-    github: { Octokit: TestOctokit },
+    github: options.productionOctokit ? {} : { Octokit: TestOctokit },
     dayMs: options.dayMs ?? 24 * 3600_000,
   });
   const url = service.url;
