@@ -16,6 +16,7 @@ import { CA_DIR, openssl, tempDir } from './fixtures.ts';
 import { CA_PEM, SERVER_CERT, SERVER_KEY } from './gateway.ts';
 import { PageClient } from './web-client.ts';
 import { makeCsr, testContext } from './services.ts';
+import { httpCall } from './http.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-est-tests-0123456789';
 export const CONNECTOR = 'hr_integration';
@@ -142,13 +143,8 @@ export async function startEstWorld(): Promise<EstWorld> {
       return (await call('GET', `${VERSION_PATH}/environments`, token)) as unknown as EnvironmentView[];
     },
     async setEnabled(serial, enabled) {
-      const response = await fetch(`${service.url}/api/certificates/${serial}`, {
-        method: 'PATCH',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(enabled ? { enabled } : { enabled, reason: 'key leaked in a test' }),
-      });
-      await response.arrayBuffer();
-      return response.status;
+      const body = enabled ? { enabled } : { enabled, reason: 'key leaked in a test' };
+      return (await httpCall(`${service.url}/api/certificates/${serial}`, 'PATCH', token, body)).status;
     },
     async counts() {
       return {

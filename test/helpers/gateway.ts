@@ -9,6 +9,7 @@ import { startService, type RunningService } from '../../src/main.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './database.ts';
 import { CA_DIR, openssl, tempDir } from './fixtures.ts';
 import { makeCsr } from './services.ts';
+import { httpCall } from './http.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-gateway-tests-0123';
 const LINE = '/api/connectors/hr_integration/versions/1.0/environments/TE1002';
@@ -96,13 +97,8 @@ export async function startCrlWorld(env: Record<string, string> = {}): Promise<C
       return { serial, commonName, certPath, keyPath: made.keyPath, cert, key: made.key };
     },
     async setEnabled(serial, enabled) {
-      const response = await fetch(`${service.url}/api/certificates/${serial}`, {
-        method: 'PATCH',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(enabled ? { enabled } : { enabled, reason: 'key leaked in a test' }),
-      });
-      await response.arrayBuffer();
-      return response.status;
+      const body = enabled ? { enabled } : { enabled, reason: 'key leaked in a test' };
+      return (await httpCall(`${service.url}/api/certificates/${serial}`, 'PATCH', token, body)).status;
     },
     async close() {
       await service.close();
