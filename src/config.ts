@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_WRITE_PACE } from './core/github-write-pace.ts';
 
 /**
  * The service's configuration: the only place that reads the environment. Every variable of
@@ -22,6 +23,8 @@ export interface Config {
     webhookSecret: string | undefined;
     gheHost: string | undefined;
     gheProtocol: 'http' | 'https';
+    /** GITHUB_WRITES_PER_MINUTE / GITHUB_WRITES_PER_HOUR: the pace of writes per installation. */
+    writePace: { perMinute: number; perHour: number };
   };
   adminToken: string | undefined;
   smtpUrl: string | undefined;
@@ -108,6 +111,9 @@ const schema = z
         .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { message: 'must be a host name such as github.example.com' }),
     ),
     GHE_PROTOCOL: z.preprocess(blankAsUnset, z.enum(['http', 'https']).default('https')),
+    // GitHub.com's secondary limits: ~80 content-creating requests a minute, 500 an hour.
+    GITHUB_WRITES_PER_MINUTE: integer(1, 600, DEFAULT_WRITE_PACE.perMinute),
+    GITHUB_WRITES_PER_HOUR: integer(1, 36_000, DEFAULT_WRITE_PACE.perHour),
     ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters (use a long random value)')),
     SMTP_URL: optional(url(['smtp:', 'smtps:'], 'smtp://user:pass@mail.example.com:587')),
     MAIL_FROM: z.preprocess(blankAsUnset, z.string().default('ons-certs <no-reply@localhost>')),
@@ -206,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       webhookSecret: e.WEBHOOK_SECRET,
       gheHost: e.GHE_HOST,
       gheProtocol: e.GHE_PROTOCOL,
+      writePace: Object.freeze({ perMinute: e.GITHUB_WRITES_PER_MINUTE, perHour: e.GITHUB_WRITES_PER_HOUR }),
     }),
     adminToken: e.ADMIN_TOKEN,
     smtpUrl: e.SMTP_URL,

@@ -136,6 +136,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EXPIRY_SCAN_AT: '25:00' })).toThrow(/EXPIRY_SCAN_AT must be a time of day/);
   });
 
+  it("reads GitHub's write pace: 75 a minute and 500 an hour by default", () => {
+    expect(loadConfig({}).github.writePace).toEqual({ perMinute: 75, perHour: 500 });
+    const env = { GITHUB_WRITES_PER_MINUTE: '60', GITHUB_WRITES_PER_HOUR: '300' };
+    expect(loadConfig(env).github.writePace).toEqual({ perMinute: 60, perHour: 300 });
+    expect(errorFor({ GITHUB_WRITES_PER_MINUTE: '0' }).message).toMatch(
+      /^ {2}GITHUB_WRITES_PER_MINUTE must be at least 1 \(got "0"\)/m,
+    );
+    expect(errorFor({ GITHUB_WRITES_PER_HOUR: 'lots' }).message).toMatch(
+      /^ {2}GITHUB_WRITES_PER_HOUR must be a whole number/m,
+    );
+  });
+
   it('reads the validity of a CRL, 24 hours by default', () => {
     expect(loadConfig({}).crlValidityHours).toBe(24);
     expect(loadConfig({ CRL_VALIDITY_HOURS: '168' }).crlValidityHours).toBe(168);

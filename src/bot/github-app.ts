@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
+import Bottleneck from 'bottleneck';
 import { createProbot, ProbotOctokit, type Probot } from 'probot';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import {
+  createWriteLimiter,
+  pacedFetch,
+  writeBudgetCheck,
+  type WriteLimiter,
+} from './github-write-limiter.ts';
 
 export interface GitHubApp {
   probot: Probot;
@@ -16,14 +23,29 @@ export interface GitHubAppOptions {
 }
 
 /**
- * Probot's Octokit, except that its retry plugin leaves a 429 alone: it would send the request
- * again after 1 s whatever `retry-after` says (a 403 it already leaves alone), while the `github`
- * job waits as long as GitHub asks (src/core/github-retry.ts) and resumes where it was.
+ * Probot's Octokit with our write pace (src/core/github-write-pace.ts) instead of Octokit's:
+ * its throttling would space comments 3 s apart and other writes 1 s apart in two queues, so
+ * its write and notification groups are handed ones that hold nothing back (its global, search
+ * and rate-limit handling stay). Its retry plugin also leaves a 429 alone: it would send the
+ * request again after 1 s whatever `retry-after` says (a 403 it already leaves alone), while the
+ * `github` job waits as long as GitHub asks (src/core/github-retry.ts) and resumes where it was.
  */
-export const AppOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
-  ...options,
-  retry: { ...(options['retry'] as object), doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-}));
+export function appOctokit(limiter: WriteLimiter): typeof ProbotOctokit {
+  const unlimited = () => new Bottleneck.Group({ maxConcurrent: null, minTime: 0 });
+  const groups = { write: unlimited(), notifications: unlimited() };
+  return ProbotOctokit.plugin(writeBudgetCheck(limiter) as never).defaults(
+    (options: Record<string, unknown>) => {
+      const throttle = options['throttle'] as { id?: string } | undefined;
+      return {
+        ...options,
+        // Probot names each installation's Octokit by its id; the app's own shares one pace.
+        request: { ...(options['request'] as object), fetch: pacedFetch(limiter, throttle?.id ?? 'app') },
+        throttle: { ...throttle, ...groups },
+        retry: { ...(options['retry'] as object), doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+      };
+    },
+  ) as typeof ProbotOctokit;
+}
 
 /**
  * The Probot instance of our GitHub App, or undefined (and a log line saying why) when the app
@@ -61,7 +83,7 @@ export function createGitHubApp(
     },
     overrides: {
       log: log.child({ component: 'probot' }) as never,
-      Octokit: options.Octokit ?? AppOctokit,
+      Octokit: options.Octokit ?? appOctokit(createWriteLimiter(config.github.writePace)),
       ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     },
   });

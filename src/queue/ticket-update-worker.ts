@@ -1,4 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { writeBudgetSpent } from '../bot/github-write-limiter.ts';
 import { runOperation, type OctokitForInstallation } from '../bot/ticket-operations.ts';
 import { classifyGitHubFailure } from '../core/github-retry.ts';
 import type { Logger } from '../log.ts';
@@ -48,6 +49,14 @@ export function processTicketUpdate(deps: TicketUpdateDeps) {
       }
       await addFollowUp(deps.queues, job.data);
     } catch (error) {
+      const spent = writeBudgetSpent(error);
+      if (spent) {
+        // Our own pace, not GitHub's refusal: wait without using up an attempt.
+        await job.updateData({ ...job.data, done }).catch(() => undefined);
+        log.info({ until: new Date(spent.until) }, spent.message);
+        await job.moveToDelayed(spent.until, token);
+        throw new DelayedError(spent.message);
+      }
       const failure = error as {
         status?: number;
         response?: { headers?: Record<string, string> };
