@@ -68,7 +68,7 @@ export function createGitHubApp(
     log.warn(
       { missing },
       `the GitHub App is not configured (${missing.join(', ')} unset): the ticket bot is off; ` +
-        'see "Running the bot against GitHub" in the README',
+        'see "Running the bot against GitHub" in docs/bot.md',
     );
     return undefined;
   }

@@ -41,7 +41,7 @@ const USAGE = `usage: ons-certs <command>
                                           left, or --before 30d/12h/90m); --exec runs after
                                           a renewal; --daemon checks hourly (SIGHUP: now)
 
-Configuration comes from the environment (and .env); see README.md.`;
+Configuration comes from the environment (and .env); see docs/operating.md.`;
 
 /** Runs one command line; returns the exit code. */
 export async function main(argv: string[], output: Output = defaultOutput): Promise<number> {

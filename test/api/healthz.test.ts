@@ -21,7 +21,7 @@ describe('GET /healthz when the database stops answering', () => {
       LOG_LEVEL: 'silent',
       // No workers: their background queries (the start-up expiry scan, the CRL) would race the
       // dropped connections, and postgres.js 3.4.9 throws an uncaught error when a query's
-      // buffered write meets a terminated socket (an open upstream defect; see "When something is stuck" in the README).
+      // buffered write meets a terminated socket (an open upstream defect; see "When something is stuck" in docs/operating.md).
       WORKERS: 'web',
     });
     service = await startService(config, createLogger('silent'));
