@@ -13,4 +13,26 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Routes, pages and webhook handlers go through src/services (docs/architecture.md): the
+    // database's schema, connection, errors and repositories stay behind the use cases.
+    files: ['src/api/**', 'src/web/**', 'src/bot/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\.?/)+(src/)?db(/|$)',
+              message: 'Go through a service in src/services (or an interface in src/core), not src/db.',
+            },
+            {
+              group: ['drizzle-orm', 'drizzle-orm/*'],
+              message: 'Queries belong in src/db/repositories, called from a service in src/services.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
