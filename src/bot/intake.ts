@@ -18,15 +18,15 @@ import {
   ticketSubject,
 } from '../services/tickets.ts';
 import { certificateFacts, renewedComment } from '../templates/decision-comments.ts';
+import { approvalRequestComment } from '../templates/approval-comments.ts';
+import type { CommentKind } from '../templates/comment-marker.ts';
 import {
-  approvalRequestComment,
   authorNotRegisteredComment,
   brokenConfigComment,
   developmentCodeComment,
   needsConfigComment,
   needsInfoComment,
-  type CommentKind,
-} from '../templates/ticket-comments.ts';
+} from '../templates/intake-comments.ts';
 import { dashboardUrl, type BotDeps, type LoadApprovers } from './bot-deps.ts';
 import { findRequest } from './ticket-request.ts';
 

@@ -1,5 +1,5 @@
 import { classifyCustomerCode } from '../../core/customer-code.ts';
-import { formatUtc, plural, shorten } from '../ticket-comments.ts';
+import { formatUtc, plural, shorten } from '../text.ts';
 
 /**
  * The building blocks of the e-mails to suppliers (product.md, flows 4 and 5; the mails per kind
