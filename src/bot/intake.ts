@@ -17,9 +17,9 @@ import {
   recordApprovalAsked,
   ticketSubject,
 } from '../services/tickets.ts';
-import { certificateFacts, renewedComment } from '../templates/decision-comments.ts';
 import { approvalRequestComment } from '../templates/approval-comments.ts';
 import type { CommentKind } from '../templates/comment-marker.ts';
+import { certificateFacts, renewedComment } from '../templates/decision-comments.ts';
 import {
   authorNotRegisteredComment,
   brokenConfigComment,
