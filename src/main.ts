@@ -133,7 +133,7 @@ export async function startService(
   const queues = openQueues(connection, config.queuePrefix, (error) =>
     log.warn({ err: error }, 'queue error (is Redis answering?)'),
   );
-  const metrics = createMetrics({ queues, db: database.db });
+  const metrics = createMetrics({ queues, services: { db: database.db } });
   const crl = createCrlPublisher({
     db: database.db,
     ca,

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { REQUEST_STATES } from '../db/schema.ts';
+import { isRequestState, REQUEST_STATES } from '../core/request-state.ts';
 import type { Actor } from '../services/actor.ts';
 import { setCertificateEnabled } from '../services/certificates.ts';
 import { approveVersion, createConnector, createVersion, listConnectors } from '../services/connectors.ts';
@@ -51,10 +51,10 @@ export function dashboardRoutes(
 
   router.get('/api/admin/requests', admin, async (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : 'awaiting_approval';
-    if (!(REQUEST_STATES as readonly string[]).includes(state)) {
+    if (!isRequestState(state)) {
       return sendError(res, 422, 'invalid_state', `state must be one of ${REQUEST_STATES.join(', ')}`);
     }
-    res.json(await listRequests(ctx, state as (typeof REQUEST_STATES)[number]));
+    res.json(await listRequests(ctx, state));
   });
 
   router.post('/api/connectors', supplier, rawBody, async (req, res) => {

@@ -1,9 +1,12 @@
 import type { JobType } from 'bullmq';
-import { count, desc, eq, min } from 'drizzle-orm';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from '../db/database.ts';
-import { certificateRequests, crls } from '../db/schema.ts';
 import { QUEUE_NAMES, type Queues } from '../queue/queues.ts';
+import type { ServiceContext } from '../services/context.ts';
+import {
+  approvalBacklog,
+  newestCrlNextUpdate,
+  type ApprovalBacklog,
+} from '../services/monitoring-figures.ts';
 
 /** What Nedap support's Prometheus scrapes at GET /metrics. */
 export interface Metrics {
@@ -52,7 +55,8 @@ const COLLECT_TIMEOUT_MS = 2000;
  */
 export function createMetrics(deps: {
   queues?: Queues | undefined;
-  db: Database;
+  /** Where the gauges read the CRL and the requests awaiting approval. */
+  services: Pick<ServiceContext, 'db'>;
   now?: () => Date;
 }): Metrics {
   const now = deps.now ?? (() => new Date());
@@ -111,16 +115,8 @@ export function createMetrics(deps: {
     help: "Seconds until the newest CRL's nextUpdate (negative: expired; NaN: none, or no database)",
     registers: [registry],
     async collect() {
-      const newest = await within(
-        deps.db
-          .select({ nextUpdate: crls.nextUpdate })
-          .from(crls)
-          .orderBy(desc(crls.crlNumber))
-          .limit(1)
-          .then((rows) => rows[0]),
-        COLLECT_TIMEOUT_MS,
-      );
-      this.set(newest ? (new Date(newest.nextUpdate).getTime() - now().getTime()) / 1000 : NaN);
+      const nextUpdate = await within(newestCrlNextUpdate(deps.services), COLLECT_TIMEOUT_MS);
+      this.set(nextUpdate ? (nextUpdate.getTime() - now().getTime()) / 1000 : NaN);
     },
   });
 
@@ -147,16 +143,9 @@ export function createMetrics(deps: {
 
   // Both gauges come from one query; the registry collects them at the same time, so they
   // share the query in flight.
-  let pending: Promise<{ waiting: number; oldest: Date | null } | undefined> | undefined;
+  let pending: Promise<ApprovalBacklog | undefined> | undefined;
   const awaitingApproval = () =>
-    (pending ??= within(
-      deps.db
-        .select({ waiting: count(), oldest: min(certificateRequests.createdAt) })
-        .from(certificateRequests)
-        .where(eq(certificateRequests.state, 'awaiting_approval'))
-        .then((rows) => rows[0]),
-      COLLECT_TIMEOUT_MS,
-    ).finally(() => {
+    (pending ??= within(approvalBacklog(deps.services), COLLECT_TIMEOUT_MS).finally(() => {
       pending = undefined;
     }));
 

@@ -3,6 +3,7 @@ import type { CertificateAuthority } from '../ca/certificate-authority.ts';
 import type { Logger } from '../log.ts';
 import type { Queues } from '../queue/queues.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { isDatabaseOutage } from '../services/database-outage.ts';
 import { SupplierTokenCache } from './auth.ts';
 import type { AuthThrottle } from './auth-throttle.ts';
 import { BodyError, bodyFailure, CONTROL_IN_PATH_FAILURE, pathHoldsControl } from './body-errors.ts';
@@ -10,7 +11,6 @@ import { dashboardRoutes } from './dashboard-routes.ts';
 import { sendError } from './http-errors.ts';
 import type { Metrics } from './metrics.ts';
 import { monitoringRoutes } from './monitoring-routes.ts';
-import { isConnectionFailure } from '../db/errors.ts';
 
 export interface HttpDependencies {
   ca: CertificateAuthority;
@@ -98,7 +98,7 @@ export function createHttpApp(deps: HttpDependencies): Express {
       );
       return sendError(res, failure.status, failure.code, failure.message);
     }
-    if (isConnectionFailure(error)) {
+    if (isDatabaseOutage(error)) {
       // A database restart: the pool opens new connections, so the same request soon works.
       deps.log.warn(
         { err: error, method: req.method, path: req.path },

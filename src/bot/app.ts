@@ -4,8 +4,8 @@ import {
   parseApproversConfig,
   type ApproversConfigResult,
 } from '../core/approvers-config.ts';
-import { retryOnConnectionFailure } from '../db/errors.ts';
 import { parseCommand } from '../core/command.ts';
+import { retryOnDatabaseOutage } from '../services/database-outage.ts';
 import { claimComment, claimDelivery, releaseComment, releaseDelivery } from '../services/tickets.ts';
 import type { BotDeps } from './bot-deps.ts';
 import { handleComment, type TeamMembership } from './commands.ts';
@@ -125,7 +125,7 @@ async function once(
   }
   try {
     // Handling may run twice: what it queues has ids of its own, its comments markers.
-    const outcome = await retryOnConnectionFailure(work, retrying);
+    const outcome = await retryOnDatabaseOutage(work, retrying);
     log.info({ outcome }, 'webhook handled');
     deps.countDelivery?.(event, outcome);
   } catch (error) {

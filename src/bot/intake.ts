@@ -1,7 +1,6 @@
 import { approversFor } from '../core/approvers-config.ts';
 import { classifyCustomerCode } from '../core/customer-code.ts';
 import { parseTicketForm } from '../core/ticket-form.ts';
-import { certificateForRequest, consentFor } from '../db/repositories/certificates.ts';
 import { addApproval, addTicketUpdate, ticketUpdateId } from '../queue/enqueue.ts';
 import {
   closeAs,
@@ -11,22 +10,23 @@ import {
   type InstallationTicket,
   type TicketOperation,
 } from '../queue/jobs.ts';
+import { signedRequest } from '../services/signed-request.ts';
 import {
   attachTicket,
   isRegisteredForSupplier,
   recordApprovalAsked,
   ticketSubject,
 } from '../services/tickets.ts';
+import { approvalRequestComment } from '../templates/approval-comments.ts';
+import type { CommentKind } from '../templates/comment-marker.ts';
 import { certificateFacts, renewedComment } from '../templates/decision-comments.ts';
 import {
-  approvalRequestComment,
   authorNotRegisteredComment,
   brokenConfigComment,
   developmentCodeComment,
   needsConfigComment,
   needsInfoComment,
-  type CommentKind,
-} from '../templates/ticket-comments.ts';
+} from '../templates/intake-comments.ts';
 import { dashboardUrl, type BotDeps, type LoadApprovers } from './bot-deps.ts';
 import { findRequest } from './ticket-request.ts';
 
@@ -132,14 +132,12 @@ export async function takeInTicket(
   const link = dashboardUrl(deps.publicUrl, connector, version);
 
   if (request.state === 'signed') {
-    const certificate = await certificateForRequest(deps.services.db, request.id);
-    const consent = await consentFor(deps.services.db, request.lineId);
-    if (!certificate) throw new Error(`signed request ${request.id} has no certificate`);
+    const { certificate, consent } = await signedRequest(deps.services, request);
     const body = renewedComment({
       requestId: request.id,
       ...certificateFacts(certificate),
       dashboardUrl: link,
-      consent: consent ? { approver: consent.approverLogin, approvedAt: consent.approvedAt } : undefined,
+      consent,
     });
     await reply('renewed', request.id, body, [closeAs(LABELS.approved, 'completed')]);
     return 'renewed';

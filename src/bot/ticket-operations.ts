@@ -1,6 +1,6 @@
 import type { ProbotOctokit } from 'probot';
 import { withStateLabel, type InstallationTicket, type TicketOperation } from '../queue/jobs.ts';
-import { findMarker } from '../templates/ticket-comments.ts';
+import { findMarker } from '../templates/comment-marker.ts';
 
 export type InstallationOctokit = ProbotOctokit;
 

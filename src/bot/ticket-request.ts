@@ -1,8 +1,9 @@
 import { parseCsr } from '../ca/parse-csr.ts';
 import { judgeCsr } from '../core/csr-policy.ts';
-import { knownKeyStatus, requestById, type RequestRow } from '../db/repositories/certificates.ts';
 import type { InstallationTicket } from '../queue/jobs.ts';
 import { addEnvironment } from '../services/environments.ts';
+import { knownKeys } from '../services/known-keys.ts';
+import { loadRequest, type RequestRow } from '../services/requests.ts';
 import { latestRequestOnLine, requestWithCsr, ticketKey, type TicketSubject } from '../services/tickets.ts';
 import { uploadCsr } from '../services/upload-csr.ts';
 import type { BotDeps } from './bot-deps.ts';
@@ -44,7 +45,7 @@ export async function findRequest(
     minRsaBits: ctx.minRsaBits,
     connector: subject.connector.technicalName,
     customerCode: where.customerCode,
-    knownKeys: parsed.ok ? await knownKeyStatus(ctx.db, parsed.facts.publicKeySha256) : new Map(),
+    knownKeys: parsed.ok ? await knownKeys(ctx, parsed.facts.publicKeySha256) : new Map(),
   });
   const line = subject.line;
   // A CSR already asked for (or signed) from this ticket is the request, not a reused key.
@@ -72,7 +73,7 @@ export async function findRequest(
   };
   const uploaded = await uploadCsr(ctx, supplier, lineAddress, csr, origin, { keepIdenticalWaiting: true });
   if (uploaded.ok) {
-    const request = await requestById(ctx.db, uploaded.value.request.id);
+    const request = await loadRequest(ctx, uploaded.value.request.id);
     if (!request) throw new Error(`the upload from ticket ${ticketKey(ticket)} left no request`);
     return { ok: true, request };
   }

@@ -1,8 +1,22 @@
 import type { EnvironmentKind } from './customer-code.ts';
 
 /** The states of a certificate request (product.md), plus `superseded` by a newer upload. */
-export type RequestState =
-  'awaiting_approval' | 'approved' | 'signed' | 'rejected' | 'expired' | 'invalid' | 'superseded';
+export const REQUEST_STATES = [
+  'awaiting_approval',
+  'approved',
+  'signed',
+  'rejected',
+  'expired',
+  'invalid',
+  'superseded',
+] as const;
+
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+/** Whether a text (e.g. a query parameter) names a request state. */
+export function isRequestState(text: string): text is RequestState {
+  return (REQUEST_STATES as readonly string[]).includes(text);
+}
 
 export type RequestEvent =
   | { type: 'uploaded'; kind: EnvironmentKind; valid: boolean; hasConsent: boolean }

@@ -12,6 +12,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { REQUEST_STATES } from '../core/request-state.ts';
 
 // clock_timestamp(), not now(): rows written in one transaction still order by creation.
 const createdAt = () =>
@@ -89,16 +90,6 @@ export const environmentLines = pgTable(
   },
   (t) => [uniqueIndex('environment_lines_version_code').on(t.versionId, t.customerCode)],
 );
-
-export const REQUEST_STATES = [
-  'awaiting_approval',
-  'approved',
-  'signed',
-  'rejected',
-  'expired',
-  'invalid',
-  'superseded',
-] as const;
 
 /** One uploaded CSR on a line, with its state and, when refused, every violation. */
 export const certificateRequests = pgTable(

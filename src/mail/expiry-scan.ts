@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import { addTicketUpdate, ticketUpdateId } from '../queue/enqueue.ts';
 import { jobIds, type Queues } from '../queue/queues.ts';
 import { certificatesDueForNotice, type CertificateFacts } from '../services/certificate-facts.ts';
-import { expiryReminderComment } from '../templates/ticket-comments.ts';
+import { expiryReminderComment } from '../templates/expiry-comment.ts';
 import { expiredMail, expiryReminderMail } from '../templates/mail/expiry.ts';
 import { queueMails } from './mail-queue.ts';
 

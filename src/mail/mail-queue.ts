@@ -3,7 +3,7 @@ import type { Executor } from '../db/database.ts';
 import { prepared } from '../db/prepared.ts';
 import { mailMessages, MAIL_KINDS } from '../db/schema.ts';
 import { RETRYING, type Queues } from '../queue/queues.ts';
-import type { Mail } from '../templates/mail/mail.ts';
+import type { Mail } from '../templates/mail/blocks.ts';
 
 /** A job of the `mail` queue: one rendered message. */
 export interface MailJob {

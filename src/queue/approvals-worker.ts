@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { expireRequest } from '../services/tickets.ts';
 import { expiredComment } from '../templates/decision-comments.ts';
-import { reminderComment } from '../templates/ticket-comments.ts';
+import { reminderComment } from '../templates/approval-comments.ts';
 import { addTicketUpdate, ticketUpdateId } from './enqueue.ts';
 import { closeAs, LABELS, type ApprovalJob } from './jobs.ts';
 import type { Queues } from './queues.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Job, type JobsOptions } from 'bullmq';
 import { DEFAULT_MAX_TRANSIENT_ATTEMPTS } from '../core/github-retry.ts';
-import type { CommentKind } from '../templates/ticket-comments.ts';
+import type { CommentKind } from '../templates/comment-marker.ts';
 import type { ApprovalJob, SigningJob, TicketUpdateJob } from './jobs.ts';
 import { jobIds, RETRYING, type Queues } from './queues.ts';
 

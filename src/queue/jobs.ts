@@ -1,4 +1,4 @@
-import type { CommentKind } from '../templates/ticket-comments.ts';
+import type { CommentKind } from '../templates/comment-marker.ts';
 import type { TicketRef } from '../services/tickets.ts';
 
 /** A ticket and the app installation that may act on it. */

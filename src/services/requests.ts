@@ -3,6 +3,7 @@ import { normaliseCustomerCode } from '../core/customer-code.ts';
 import { findLine } from '../db/repositories/catalog.ts';
 import {
   currentCertificates,
+  requestById,
   type CertificateRow,
   type RequestRow,
 } from '../db/repositories/certificates.ts';
@@ -11,6 +12,13 @@ import { supplierScope, type Actor } from './actor.ts';
 import type { ServiceContext } from './context.ts';
 import { notFound, success, type Outcome } from './outcome.ts';
 import type { LineAddress } from './upload-csr.ts';
+
+export type { RequestRow };
+
+/** One request by its id, without a supplier scope; undefined when there is none. */
+export function loadRequest(ctx: Pick<ServiceContext, 'db'>, id: string): Promise<RequestRow | undefined> {
+  return requestById(ctx.db, id);
+}
 
 /** The current certificate of a line, for "Download PEM file". */
 export async function currentCertificate(

@@ -1,11 +1,13 @@
 import type { RefusalReason } from '../core/may-approve.ts';
+import { withMarker } from './comment-marker.ts';
+import { code, dashboardLink, plain, quoted } from './comment-text.ts';
 import { codeBlock } from './markdown.ts';
-import { code, dashboardLink, formatUtc, plain, plural, quoted, withMarker } from './ticket-comments.ts';
+import { formatUtc, plural } from './text.ts';
 
 /**
  * The bot's comments once someone acts on a request: replies to commands, and the outcome
  * (approved, renewed, rejected, expired, or asked again after the CSR changed). Same rules as
- * ticket-comments.ts: every value from someone else is escaped, quoted or code, and approvers
+ * comment-text.ts: every value from someone else is escaped, quoted or code, and approvers
  * are named as text here (they acted; nobody needs to be called).
  */
 

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Actor } from '../services/actor.ts';
 import type { ServiceContext } from '../services/context.ts';
-import { endSession, sessionSupplier } from '../db/repositories/sessions.ts';
+import { endSession, signedInSupplier } from '../services/sessions.ts';
 import { parseCookies, serializeCookie, sessionCookieName } from './cookies.ts';
 import { expiredFormReturn } from './expired-form.ts';
 import { formField } from './forms.ts';
@@ -50,7 +50,7 @@ export class PageAuth {
     const cookie = parseCookies(req.headers.cookie).get(this.cookieName);
     const session = decodeSession(this.keys, cookie, this.ctx.now());
     if (session?.supplierId) {
-      const supplier = await sessionSupplier(this.ctx.db, session.supplierId, session.nonce);
+      const supplier = await signedInSupplier(this.ctx, session.supplierId, session.nonce);
       if (!supplier || supplier.ended) return next();
       req.supplier = { id: supplier.id, name: supplier.name };
     }
@@ -106,7 +106,7 @@ export class PageAuth {
     // An anonymous session (only the sign-in form) has nothing to end; recording it would only
     // let anyone fill the table.
     if (session?.supplierId) {
-      await endSession(this.ctx.db, session.nonce, new Date(session.expiresAt * 1000), this.ctx.now());
+      await endSession(this.ctx, session.nonce, new Date(session.expiresAt * 1000));
     }
     res.append('Set-Cookie', serializeCookie(this.cookieName, '', { maxAge: 0, secure: this.secure }));
   }

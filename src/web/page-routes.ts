@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import { listConnectors } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { supplierForToken } from '../services/suppliers.ts';
-import { formatUtc } from '../templates/ticket-comments.ts';
+import { formatUtc } from '../templates/text.ts';
 import { expiredSignInMessage } from './expired-form.ts';
 import { formField, plainForm } from './forms.ts';
 import { localPath } from './local-path.ts';

@@ -2,7 +2,7 @@ import { parseCustomerCode, type EnvironmentKind } from '../core/customer-code.t
 import { opensslCommand } from '../core/csr-policy.ts';
 import type { EnvironmentView, LineCertificateView } from '../services/environments.ts';
 import type { Failure } from '../services/outcome.ts';
-import { formatUtc } from '../templates/ticket-comments.ts';
+import { formatUtc } from '../templates/text.ts';
 import { certificateCell, EXPIRING_DAYS, type CertificateCell } from './days-left.ts';
 import { lineAnchor, paths } from './paths.ts';
 import { newTicketUrl, ticketUrl } from './ticket-link.ts';

@@ -109,6 +109,32 @@ describe('what the API answers to bad input (PostgreSQL)', () => {
       expect([reply.status, codes(reply)]).toEqual([422, [code]]);
     });
 
+    it.each(['', 'waiting', 'AWAITING_APPROVAL', 'new'])(
+      'GET /api/admin/requests?state=%j: 422 invalid_state naming every state',
+      async (state) => {
+        const reply = await call('GET', `/api/admin/requests?state=${encodeURIComponent(state)}`, ADMIN);
+        expect([reply.status, reply.json]).toEqual([
+          422,
+          {
+            errors: [
+              {
+                code: 'invalid_state',
+                message:
+                  'state must be one of awaiting_approval, approved, signed, rejected, expired, invalid, superseded',
+              },
+            ],
+          },
+        ]);
+      },
+    );
+
+    it('GET /api/admin/requests?state=signed lists the signed requests', async () => {
+      const reply = await call<{ state: string }[]>('GET', '/api/admin/requests?state=signed', ADMIN);
+      expect(reply.status).toBe(200);
+      expect(reply.json.length).toBeGreaterThan(0);
+      expect(new Set(reply.json.map((request) => request.state))).toEqual(new Set(['signed']));
+    });
+
     it('an environment of a version that does not exist: 404 not_found', async () => {
       const reply = await call('POST', LINES.replace('1.0', '9.9'), owner.token, { customerCode: 'TE1002' });
       expect([reply.status, codes(reply)]).toEqual([404, ['not_found']]);

@@ -77,7 +77,7 @@ describe('monitoring: /metrics and the queue dashboard, on the real Redis and Po
     const connection = redisConnection(REDIS_URL);
     await connection.connect();
     queues = openQueues(connection, prefix);
-    metrics = createMetrics({ queues, db: ctx.db, now: () => clock });
+    metrics = createMetrics({ queues, services: ctx, now: () => clock });
     const app = createHttpApp({
       ca: ctx.ca,
       log: createLogger('silent'),
@@ -367,7 +367,7 @@ describe('monitoring when Redis does not answer and ADMIN_TOKEN is unset', () =>
     testDb = await freshDatabase('postgres');
     const ctx = await testContext(testDb.handle);
     queues = openQueues(redisConnection(`redis://127.0.0.1:${await freePort()}`), `ons-certs-test-gone`);
-    metrics = createMetrics({ queues, db: ctx.db });
+    metrics = createMetrics({ queues, services: ctx });
     const app = createHttpApp({
       ca: ctx.ca,
       log: createLogger('silent'),
@@ -407,7 +407,7 @@ describe('monitoring when Redis does not answer and ADMIN_TOKEN is unset', () =>
   it('still scrapes when the database does not answer, the approval gauges reading NaN', async () => {
     const gone = await openDatabase({ url: `postgres://postgres@127.0.0.1:${await freePort()}/gone` });
     try {
-      const body = await createMetrics({ db: gone.db }).registry.metrics();
+      const body = await createMetrics({ services: { db: gone.db } }).registry.metrics();
       // prom-client writes 'Nan'; Prometheus reads the value case-insensitively.
       expect(sample(body, 'ons_certs_requests_awaiting_approval')).toMatch(/^nan$/i);
       expect(sample(body, 'ons_certs_oldest_awaiting_approval_seconds')).toMatch(/^nan$/i);

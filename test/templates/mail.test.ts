@@ -3,14 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { certificateDisabledMail } from '../../src/templates/mail/disabled.ts';
 import { expiredMail, expiryReminderMail } from '../../src/templates/mail/expiry.ts';
 import { certificateIssuedMail, type IssuedHow } from '../../src/templates/mail/issued.ts';
-import {
-  escapeHtml,
-  formatMailDate,
-  safeHref,
-  subjectLine,
-  type CertificateFacts,
-  type Mail,
-} from '../../src/templates/mail/mail.ts';
+import type { Mail } from '../../src/templates/mail/blocks.ts';
+import type { CertificateFacts } from '../../src/templates/mail/certificate-blocks.ts';
+import { formatMailDate } from '../../src/templates/mail/mail-dates.ts';
+import { escapeHtml, safeHref } from '../../src/templates/mail/mail-text.ts';
+import { subjectLine } from '../../src/templates/mail/render-text.ts';
 import { requestRejectedMail, type RequestRejectedMailInput } from '../../src/templates/mail/rejected.ts';
 
 const DASHBOARD = 'https://certs.example.nl/dashboard/connectors/hr_integration/1.2.0';

@@ -18,19 +18,23 @@ import {
 import {
   approvalRequestComment,
   approverMentions,
+  reminderComment,
+  type ApprovalRequestInput,
+} from '../../src/templates/approval-comments.ts';
+import {
+  COMMENT_KINDS,
+  findMarker,
+  statusMarker,
+  type CommentKind,
+} from '../../src/templates/comment-marker.ts';
+import { expiryReminderComment } from '../../src/templates/expiry-comment.ts';
+import {
   authorNotRegisteredComment,
   brokenConfigComment,
-  COMMENT_KINDS,
   developmentCodeComment,
-  expiryReminderComment,
-  findMarker,
   needsConfigComment,
   needsInfoComment,
-  reminderComment,
-  statusMarker,
-  type ApprovalRequestInput,
-  type CommentKind,
-} from '../../src/templates/ticket-comments.ts';
+} from '../../src/templates/intake-comments.ts';
 import { CA_DIR } from '../helpers/fixtures.ts';
 
 const REQUEST_ID = '6f1c2a4e-8b7d-4c3a-9e21-0d5f7a1b2c3d';

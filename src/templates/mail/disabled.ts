@@ -1,17 +1,7 @@
-import {
-  certificateRows,
-  code,
-  dashboard,
-  formatMailDate,
-  ours,
-  paragraph,
-  quoteOf,
-  renderMail,
-  renewalBlocks,
-  words,
-  type CertificateFacts,
-  type Mail,
-} from './mail.ts';
+import { code, dashboard, ours, paragraph, quoteOf, words, type Mail } from './blocks.ts';
+import { certificateRows, renewalBlocks, type CertificateFacts } from './certificate-blocks.ts';
+import { formatMailDate } from './mail-dates.ts';
+import { renderMail } from './render-mail.ts';
 
 /**
  * The e-mail that a certificate was disabled (product.md, flow 5), to the supplier: who, when

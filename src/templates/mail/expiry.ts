@@ -1,17 +1,12 @@
+import { code, ours, paragraph, words, type Mail } from './blocks.ts';
 import {
   certificateRows,
-  code,
   environmentNote,
-  expiresIn,
-  formatMailDate,
-  ours,
-  paragraph,
-  renderMail,
   renewalBlocks,
-  words,
   type CertificateFacts,
-  type Mail,
-} from './mail.ts';
+} from './certificate-blocks.ts';
+import { expiresIn, formatMailDate } from './mail-dates.ts';
+import { renderMail } from './render-mail.ts';
 
 /**
  * The e-mails about a certificate's end (product.md, flow 4): the reminder before it expires and

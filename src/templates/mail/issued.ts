@@ -1,17 +1,7 @@
-import {
-  certificateRows,
-  code,
-  dashboard,
-  formatMailDate,
-  ours,
-  paragraph,
-  renderMail,
-  words,
-  type Block,
-  type CertificateFacts,
-  type Inline,
-  type Mail,
-} from './mail.ts';
+import { code, dashboard, ours, paragraph, words, type Block, type Inline, type Mail } from './blocks.ts';
+import { certificateRows, type CertificateFacts } from './certificate-blocks.ts';
+import { formatMailDate } from './mail-dates.ts';
+import { renderMail } from './render-mail.ts';
 
 /**
  * The e-mail that a certificate was issued (product.md, flows 1 to 3), to the supplier: how it

@@ -1,16 +1,7 @@
-import {
-  code,
-  dashboard,
-  environmentNote,
-  ours,
-  paragraph,
-  quoteOf,
-  renderMail,
-  safeHref,
-  words,
-  type Block,
-  type Mail,
-} from './mail.ts';
+import { code, dashboard, ours, paragraph, quoteOf, words, type Block, type Mail } from './blocks.ts';
+import { environmentNote } from './certificate-blocks.ts';
+import { safeHref } from './mail-text.ts';
+import { renderMail } from './render-mail.ts';
 
 /**
  * The e-mail that the healthcare organisation rejected a certificate request (product.md,
