@@ -3,7 +3,7 @@
 // Plain JavaScript, so that any Node runs it (`/path/to/node bench/startup.mjs` measures that
 // Node: the service is started with the same binary). Each run starts the service on a free port
 // with its own DATA_DIR, waits for the "ons-certs is listening" line, waits IDLE_SECONDS, reads
-// the process's resident memory, and stops it with SIGTERM (by its PID).
+// the resident memory of the process and its children, and stops it with SIGTERM (by its PID).
 //   DATABASE_URL  PostgreSQL to use (default: the embedded database, created anew in each run)
 //   REDIS_URL     passed through when set
 //   COLD=1        also gives each run its own TMPDIR (tsx's transform cache starts empty)
@@ -22,6 +22,16 @@ const IDLE_SECONDS = 5;
 async function rssKiB(pid) {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+}
+
+/** The resident memory of the process and of its children's trees (tsx's esbuild service on
+ * Node 20 is one). */
+async function treeRssKiB(pid) {
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
+    .split(' ')
+    .filter(Boolean);
+  const sizes = await Promise.all(children.map((child) => treeRssKiB(Number(child)).catch(() => 0)));
+  return sizes.reduce((sum, size) => sum + size, await rssKiB(pid));
 }
 
 /** CPU time (user + system) the process has used so far, in seconds: less at the mercy of a busy
@@ -59,7 +69,7 @@ async function once() {
       child.once('exit', (code) => reject(new Error(`exited (${code}) before listening:\n${out}`)));
     });
     await setTimeout(IDLE_SECONDS * 1000);
-    const rssMiB = (await rssKiB(child.pid)) / 1024;
+    const rssMiB = (await treeRssKiB(child.pid)) / 1024;
     const warnings = out
       .split('\n')
       .filter((line) => line.trim() && !line.startsWith('{'))
