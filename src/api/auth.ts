@@ -29,11 +29,13 @@ export function presentedToken(req: Request): string | undefined {
 /** Recently seen supplier tokens (by hash) and whose they are, for a minute. */
 export class SupplierTokenCache {
   private readonly entries = new Map<string, { supplierId: string; until: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
 
-  constructor(
-    private readonly ttlMs = 60_000,
-    private readonly maxEntries = 10_000,
-  ) {}
+  constructor(ttlMs = 60_000, maxEntries = 10_000) {
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+  }
 
   get(token: string, now: number): string | undefined {
     const key = hashToken(token);

@@ -35,12 +35,12 @@ export interface LockHolder {
 /** The directory is open in another process (or already in this one). */
 export class DatabaseInUse extends Error {
   override name = 'DatabaseInUse';
-  /** `instead`: what to do while the other process runs, e.g. the API call that does the same. */
-  constructor(
-    readonly dir: string,
-    readonly holder: LockHolder,
-    readonly instead?: string,
-  ) {
+  readonly dir: string;
+  readonly holder: LockHolder;
+  /** What to do while the other process runs, e.g. the API call that does the same. */
+  readonly instead: string | undefined;
+
+  constructor(dir: string, holder: LockHolder, instead?: string) {
     super(
       `the embedded database ${dir} is in use by another process: pid ${holder.pid} ` +
         `(${holder.command}, since ${holder.since}). Two processes must not open it at once: ` +
@@ -48,6 +48,9 @@ export class DatabaseInUse extends Error {
         `kill ${holder.pid})${instead ? `; or, while it runs, ${instead}` : ''}; or set DATABASE_URL ` +
         'to a PostgreSQL database that several processes can share',
     );
+    this.dir = dir;
+    this.holder = holder;
+    this.instead = instead;
   }
 }
 

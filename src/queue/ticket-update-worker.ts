@@ -10,11 +10,11 @@ import type { Queues } from './queues.ts';
 /** A GitHub failure worth another try after `delayMs` (BullMQ's custom backoff reads it). */
 export class GitHubRetryableError extends Error {
   override name = 'GitHubRetryableError';
-  constructor(
-    message: string,
-    readonly delayMs: number,
-  ) {
+  readonly delayMs: number;
+
+  constructor(message: string, delayMs: number) {
     super(message);
+    this.delayMs = delayMs;
   }
 }
 

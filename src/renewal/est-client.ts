@@ -47,8 +47,11 @@ const UNREACHABLE = new Set([
 
 /** A failure the request ended in, as a value (thrown by `estRequest`). */
 export class EstFailure extends Error {
-  constructor(readonly failure: RenewalFailure) {
+  readonly failure: RenewalFailure;
+
+  constructor(failure: RenewalFailure) {
     super(failure.code);
+    this.failure = failure;
   }
 }
 

@@ -31,13 +31,15 @@ export const CSRF_FIELD = '_csrf';
 
 /** Sessions of the web pages: the signed cookie, the supplier behind it, CSRF checks. */
 export class PageAuth {
+  private readonly ctx: ServiceContext;
+  private readonly keys: SessionKeys;
+  private readonly secure: boolean;
   private readonly cookieName: string;
 
-  constructor(
-    private readonly ctx: ServiceContext,
-    private readonly keys: SessionKeys,
-    private readonly secure: boolean,
-  ) {
+  constructor(ctx: ServiceContext, keys: SessionKeys, secure: boolean) {
+    this.ctx = ctx;
+    this.keys = keys;
+    this.secure = secure;
     this.cookieName = sessionCookieName(secure);
   }
 

@@ -108,8 +108,12 @@ describe('the lock of an embedded PGlite directory (issue 13, item 1)', () => {
       try { await lockDirectory(${JSON.stringify(dir)}, 'racer'); console.log('took'); }
       catch (error) { console.log(error.name); }
       setInterval(() => {}, 1000);`;
+    // TypeScript as bin/ons-certs.js runs it: Node's own type stripping, or tsx on Node 20
+    // (whose @types/node does not know `process.features.typescript`).
+    const features = process.features as { typescript?: string | false };
+    const loader = features.typescript ? [] : ['--import', 'tsx'];
     const racers = Array.from({ length: 6 }, () =>
-      spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      spawn(process.execPath, [...loader, '--input-type=module', '-e', script], {
         stdio: ['ignore', 'pipe', 'inherit'],
       }),
     );

@@ -15,8 +15,11 @@ export class PageClient {
   cookie: string | undefined;
   /** The CSRF token of the last page that had a form. */
   csrf: string | undefined;
+  readonly base: string;
 
-  constructor(readonly base: string) {}
+  constructor(base: string) {
+    this.base = base;
+  }
 
   async get(path: string, headers: Record<string, string> = {}): Promise<PageReply> {
     return this.send(path, { method: 'GET', headers });
