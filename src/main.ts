@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createAuthThrottle } from './api/auth-throttle.ts';
+import { answerClientErrors } from './api/client-errors.ts';
 import { crlRoutes } from './api/crl-routes.ts';
 import { createMetrics } from './api/metrics.ts';
 import { createHttpApp } from './api/server.ts';
@@ -242,6 +243,7 @@ export async function startService(
     throw error;
   });
   const server: Server = app.listen(config.port, config.host);
+  answerClientErrors(server);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -13,8 +13,10 @@ import {
  */
 export class GitHubWriteBudgetSpent extends Error {
   override name = 'GitHubWriteBudgetSpent';
-  constructor(readonly until: number) {
+  readonly until: number;
+  constructor(until: number) {
     super(`GitHub's hourly write budget is spent; the next write may go at ${new Date(until).toISOString()}`);
+    this.until = until;
   }
 }
 
